@@ -1,0 +1,163 @@
+"""API key writes. Every change goes through here so it is validated and audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.actor import Actor
+from t4site.errors import DomainError
+
+from .crypto import generate_key, generate_prefix, hash_key
+from .models import ALL_SCOPES, APIKey
+
+MAX_EXPIRY_DAYS = 3650
+MAX_DAILY_LIMIT = Decimal("1000000")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key record with its full secret; the only moment the secret exists in memory."""
+
+    api_key: APIKey
+    secret: str
+
+
+def _validate(
+    *, agent_id: str, scopes: list[str], expires_in_days: int | None, daily_limit: Decimal
+) -> None:
+    if not agent_id.strip():
+        raise DomainError("agent_id must not be empty.", code="invalid_agent_id")
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise DomainError(f"Unknown scopes: {', '.join(unknown)}.", code="invalid_scopes")
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+        raise DomainError(
+            f"expires_in_days must be between 1 and {MAX_EXPIRY_DAYS}.", code="invalid_expiry"
+        )
+    if not Decimal("0") <= daily_limit <= MAX_DAILY_LIMIT:
+        raise DomainError(
+            f"daily_limit must be between 0 and {MAX_DAILY_LIMIT}.", code="invalid_daily_limit"
+        )
+
+
+@transaction.atomic
+def apikey_create(
+    *,
+    agent_id: str,
+    actor: Actor,
+    owner: str = "",
+    scopes: list[str] | None = None,
+    expires_in_days: int | None = 365,
+    daily_limit: Decimal = Decimal("100.00"),
+    rate_per_minute: int = 120,
+) -> IssuedKey:
+    scopes = list(dict.fromkeys(scopes if scopes is not None else ALL_SCOPES))
+    _validate(
+        agent_id=agent_id, scopes=scopes, expires_in_days=expires_in_days, daily_limit=daily_limit
+    )
+    now = timezone.now()
+    expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+    # A prefix collision is astronomically rare, but retry rather than fail the admin.
+    for _attempt in range(5):
+        prefix = generate_prefix()
+        secret = generate_key(prefix)
+        try:
+            with transaction.atomic(), actor.audit_context():
+                key = APIKey.objects.create(
+                    prefix=prefix,
+                    key_hash=hash_key(secret),
+                    agent_id=agent_id.strip(),
+                    owner=owner.strip(),
+                    scopes=scopes,
+                    created_at=now,
+                    created_by=actor.label[:160],
+                    expires_at=expires_at,
+                    daily_limit=daily_limit,
+                    rate_per_minute=rate_per_minute,
+                )
+        except IntegrityError:
+            continue
+        return IssuedKey(api_key=key, secret=secret)
+    raise DomainError("Could not allocate a unique key prefix.", code="prefix_exhausted")
+
+
+@transaction.atomic
+def apikey_revoke(*, api_key: APIKey, actor: Actor) -> APIKey:
+    """Revoke a key at once. Revoking a revoked key is a no-op (idempotent)."""
+    locked = APIKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked_at is None:
+        locked.revoked_at = timezone.now()
+        with actor.audit_context():
+            locked.save(update_fields=["revoked_at"])
+    return locked
+
+
+@transaction.atomic
+def apikey_rotate(*, api_key: APIKey, actor: Actor) -> IssuedKey:
+    """Give the record a new secret; the old secret stops working with this commit."""
+    locked = APIKey.objects.select_for_update().get(pk=api_key.pk)
+    if locked.revoked_at is not None:
+        raise DomainError("A revoked key cannot be rotated.", code="key_revoked")
+    secret = generate_key(locked.prefix)
+    locked.key_hash = hash_key(secret)
+    locked.rotated_at = timezone.now()
+    with actor.audit_context():
+        locked.save(update_fields=["key_hash", "rotated_at"])
+    return IssuedKey(api_key=locked, secret=secret)
+
+
+@transaction.atomic
+def apikey_revoke_all(*, actor: Actor) -> int:
+    """Emergency rollback: revoke every active key in one statement, audited explicitly.
+
+    ``QuerySet.update`` bypasses model signals, so the audit entries are written here.
+    """
+    now = timezone.now()
+    active = APIKey.objects.select_for_update().filter(revoked_at__isnull=True)
+    rows = list(active.values_list("pk", "prefix", "agent_id"))
+    count = active.update(revoked_at=now)
+    content_type = ContentType.objects.get_for_model(APIKey)
+    LogEntry.objects.bulk_create(
+        [
+            LogEntry(
+                content_type=content_type,
+                object_pk=str(pk),
+                object_id=pk,
+                object_repr=f"t4_{prefix}… ({agent_id})",
+                action=LogEntry.Action.UPDATE,
+                changes={"revoked_at": ["None", now.isoformat()]},
+                changes_text="revoked by revoke_all",
+                actor_email=actor.label[:254],
+                additional_data={"actor": actor.label, "bulk": "revoke_all"},
+                remote_addr=actor.remote_addr,
+                timestamp=now,
+            )
+            for pk, prefix, agent_id in rows
+        ]
+    )
+    return count
+
+
+def apikey_touch(*, api_key: APIKey) -> None:
+    """Record use at most once a minute per key, with a conditional UPDATE.
+
+    Not audited and not atomic on purpose: it runs on the hot path of every request and
+    a lost update costs nothing.
+    """
+    now = timezone.now()
+    if api_key.last_used_at is not None and now - api_key.last_used_at < timedelta(minutes=1):
+        return
+    cutoff = now - timedelta(minutes=1)
+    from django.db.models import Q
+
+    APIKey.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff), pk=api_key.pk
+    ).update(last_used_at=now)
+    api_key.last_used_at = now

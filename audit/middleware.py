@@ -1,0 +1,120 @@
+"""Request audit: one RequestLog row for every request, whatever its outcome."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from t4site.errors import error_body
+from t4site.redaction import redact_data, redact_query_string, redact_text
+
+from .models import RequestLog
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The peer address, or the X-Forwarded-For client when the peer is a trusted proxy.
+
+    Walks X-Forwarded-For from the right and stops at the first address that is not a trusted
+    proxy, so a client cannot forge its address by sending its own header.
+    """
+    remote = request.META.get("REMOTE_ADDR") or None
+    trusted = set(settings.T4_TRUSTED_PROXIES)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if remote in trusted and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if hop not in trusted:
+                remote = hop
+                break
+    try:
+        return str(ipaddress.ip_address(remote)) if remote else None
+    except ValueError:
+        return None
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _capture_body(request: HttpRequest) -> str:
+    """The redacted JSON body, capped at T4_AUDIT_BODY_MAX_BYTES; never raises."""
+    length = _content_length(request)
+    if length <= 0:
+        return ""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if "json" not in content_type:
+        return f"<{length} bytes of {content_type or 'unknown type'} not recorded>"
+    try:
+        raw = request.body
+    except Exception:  # the stream was already consumed or is too large
+        return f"<{length} bytes not recorded>"
+    try:
+        text = json.dumps(redact_data(json.loads(raw)), ensure_ascii=False, default=str)
+    except (ValueError, UnicodeDecodeError):
+        text = redact_text(raw.decode("utf-8", errors="replace"))
+    cap = settings.T4_AUDIT_BODY_MAX_BYTES
+    encoded = text.encode("utf-8")
+    if len(encoded) > cap:
+        text = encoded[:cap].decode("utf-8", errors="ignore") + "…[truncated]"
+    return text
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        body = ""
+        response: HttpResponse | None = None
+        if _content_length(request) > settings.T4_MAX_BODY_BYTES:
+            response = JsonResponse(
+                error_body(
+                    "payload_too_large",
+                    f"Request body exceeds {settings.T4_MAX_BODY_BYTES} bytes.",
+                ),
+                status=413,
+            )
+        else:
+            body = _capture_body(request)
+        try:
+            if response is None:
+                response = self.get_response(request)
+            return response
+        finally:
+            self._write(request, response, body, started)
+
+    def _write(
+        self, request: HttpRequest, response: HttpResponse | None, body: str, started: float
+    ) -> None:
+        # A failure to write the audit row must never fail the request itself.
+        try:
+            RequestLog.objects.create(
+                time=timezone.now(),
+                method=request.method or "",
+                path=redact_text(request.path)[:2048],
+                query=redact_query_string(request.META.get("QUERY_STRING", "")),
+                status=response.status_code if response is not None else 500,
+                client_ip=client_ip(request),
+                key_prefix=getattr(request, "t4_key_prefix", "")[:32],
+                agent_id=getattr(request, "t4_agent_id", "")[:128],
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                body=body,
+                user_agent=redact_text(request.META.get("HTTP_USER_AGENT", ""))[:256],
+            )
+        except Exception:
+            logger.exception(
+                "request log write failed for %s %s", request.method, redact_text(request.path)
+            )
