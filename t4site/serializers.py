@@ -11,10 +11,14 @@ class StrictInputSerializer(serializers.Serializer):
     """Input serializer that rejects fields it does not know, naming them."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in unknown}
-                )
-        return super().to_internal_value(data)
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        unknown_errors = {name: ["Unknown field."] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown_errors and isinstance(exc.detail, dict):
+                exc.detail.update(unknown_errors)
+            raise
+        if unknown_errors:
+            raise serializers.ValidationError(unknown_errors)
+        return value
