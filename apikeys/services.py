@@ -9,6 +9,7 @@ from decimal import Decimal
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.actor import Actor
@@ -155,8 +156,6 @@ def apikey_touch(*, api_key: APIKey) -> None:
     if api_key.last_used_at is not None and now - api_key.last_used_at < timedelta(minutes=1):
         return
     cutoff = now - timedelta(minutes=1)
-    from django.db.models import Q
-
     APIKey.objects.filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff), pk=api_key.pk
     ).update(last_used_at=now)

@@ -84,9 +84,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(
-            error_body(exc.code, exc.detail, **exc.extra), status=exc.status_code
-        )
+        return Response(error_body(exc.code, exc.detail, **exc.extra), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

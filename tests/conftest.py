@@ -14,7 +14,7 @@ from apikeys.models import ALL_SCOPES
 from apikeys.services import IssuedKey, apikey_create
 from audit.actor import Actor
 
-ADMIN_TOKEN = "test-admin-token-5f1c2a9e7d"  # noqa: S105 (a test fixture, not a secret)
+ADMIN_TOKEN = "test-admin-token-5f1c2a9e7d"
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import RequestLog
+
+
+class StatusClassFilter(admin.SimpleListFilter):
+    title = "status class"
+    parameter_name = "status_class"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [("2xx", "2xx"), ("4xx", "4xx"), ("429", "429 rate limited"), ("5xx", "5xx")]
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        value = self.value()
+        if value == "429":
+            return queryset.filter(status=429)
+        if value in {"2xx", "4xx", "5xx"}:
+            low = int(value[0]) * 100
+            return queryset.filter(status__gte=low, status__lt=low + 100)
+        return queryset
+
+
+@admin.register(RequestLog)
+class RequestLogAdmin(admin.ModelAdmin):
+    """Read-only: the request log is evidence, not data to edit."""
+
+    list_display = [
+        "time",
+        "method",
+        "path",
+        "status",
+        "key_prefix",
+        "agent_id",
+        "client_ip",
+        "duration_ms",
+    ]
+    list_filter = [StatusClassFilter, "method", "status", "time"]
+    search_fields = ["path", "key_prefix", "agent_id", "client_ip"]
+    date_hierarchy = "time"
+    show_full_result_count = False  # counting millions of rows on every page view is slow
+    readonly_fields = [field.name for field in RequestLog._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
