@@ -141,10 +141,14 @@ def test_touch_writes_last_used_at_at_most_once_a_minute(django_assert_num_queri
         fresh = APIKey.objects.get(pk=key.pk)
         with django_assert_num_queries(0):
             apikey_touch(api_key=fresh)
-    with time_machine.travel("2026-11-24 10:00:30+00:00", tick=False):
-        with django_assert_num_queries(0):
-            apikey_touch(api_key=fresh)
-    with time_machine.travel("2026-11-24 10:01:30+00:00", tick=False):
-        with django_assert_num_queries(1):
-            apikey_touch(api_key=fresh)
+    with (
+        time_machine.travel("2026-11-24 10:00:30+00:00", tick=False),
+        django_assert_num_queries(0),
+    ):
+        apikey_touch(api_key=fresh)
+    with (
+        time_machine.travel("2026-11-24 10:01:30+00:00", tick=False),
+        django_assert_num_queries(1),
+    ):
+        apikey_touch(api_key=fresh)
     assert APIKey.objects.get(pk=key.pk).last_used_at.minute == 1

@@ -1,0 +1,132 @@
+"""The request-log middleware: one redacted row per request, whatever the outcome."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from audit.models import RequestLog
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_with_errors")]
+
+
+def only_row() -> RequestLog:
+    rows = list(RequestLog.objects.all())
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_successful_authenticated_request(api_client, issued_key):
+    api_client.get("/whoami?verbose=1", HTTP_X_T4_API_KEY=issued_key.secret,
+                   HTTP_USER_AGENT="agent/1.0")  # fmt: skip
+    row = only_row()
+    assert (row.method, row.path, row.status) == ("GET", "/whoami", 200)
+    assert row.query == "verbose=1"
+    assert row.key_prefix == issued_key.api_key.display_prefix
+    assert row.agent_id == "agent-1"
+    assert row.client_ip == "127.0.0.1"
+    assert row.duration_ms >= 0
+    assert row.user_agent == "agent/1.0"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/whoami", {}, 401),
+        ("/whoami", {"HTTP_X_T4_API_KEY": "t4_zzzzzzzz_" + "q" * 43}, 403),
+        ("/no/such/path", {}, 404),
+    ],
+)
+def test_refused_requests_are_logged(api_client, path, headers, status):
+    response = api_client.get(path, **headers)
+    assert response.status_code == status
+    row = only_row()
+    assert row.status == status
+    if status == 403:
+        assert row.key_prefix == "t4_zzzzzzzz"
+
+
+def test_throttled_request_is_logged(api_client, make_key):
+    issued = make_key(rate_per_minute=1)
+    api_client.get("/whoami", HTTP_X_T4_API_KEY=issued.secret)
+    api_client.get("/whoami", HTTP_X_T4_API_KEY=issued.secret)
+    assert list(RequestLog.objects.order_by("id").values_list("status", flat=True)) == [200, 429]
+
+
+def test_server_error_is_logged_as_json_500_without_the_secret(db):
+    client = Client(raise_request_exception=False)
+    response = client.get("/test/boom")
+    assert response.status_code == 500
+    assert response.json() == {"error": "server_error", "detail": "Internal server error."}
+    assert only_row().status == 500
+
+
+def test_body_and_query_are_redacted(api_client, admin_token, issued_key):
+    body = {
+        "agent_id": "a",
+        "owner": f"pasted {issued_key.secret} by mistake",
+        "nested": {"password": "hunter2", "api_key": "abc", "token": "t"},
+    }
+    api_client.post(
+        f"/admin/api_keys?admin_token={admin_token}&page=2",
+        json.dumps(body),
+        content_type="application/json",
+    )
+    row = RequestLog.objects.get(path="/admin/api_keys")
+    assert admin_token not in row.query
+    assert "admin_token=%5BREDACTED%5D" in row.query and "page=2" in row.query
+    stored = json.loads(row.body)
+    assert stored["nested"] == {"password": "[REDACTED]", "api_key": "[REDACTED]",
+                                "token": "[REDACTED]"}  # fmt: skip
+    assert issued_key.secret not in row.body
+    assert issued_key.api_key.display_prefix in row.body
+
+
+def test_full_key_in_path_is_redacted(admin_client_api, issued_key):
+    admin_client_api.delete(f"/admin/api_keys/{issued_key.secret}")
+    row = only_row()
+    assert issued_key.secret not in row.path
+    assert row.path == f"/admin/api_keys/{issued_key.api_key.display_prefix}_[REDACTED]"
+
+
+def test_body_is_capped(admin_client_api, settings):
+    settings.T4_AUDIT_BODY_MAX_BYTES = 100
+    admin_client_api.post("/admin/api_keys", {"agent_id": "a" * 90, "owner": "b" * 90},
+                          format="json")  # fmt: skip
+    row = only_row()
+    assert row.body.endswith("…[truncated]")
+    assert len(row.body.encode()) <= 100 + len("…[truncated]".encode())
+
+
+def test_non_json_body_is_not_recorded(admin_client_api):
+    admin_client_api.post("/admin/api_keys", "password=hunter2", content_type="text/plain")
+    row = only_row()
+    assert "hunter2" not in row.body
+    assert "not recorded" in row.body
+
+
+def test_forwarded_for_only_from_trusted_proxies(api_client, settings):
+    api_client.get("/health", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    assert only_row().client_ip == "127.0.0.1"
+    RequestLog.objects.all().delete()
+    settings.T4_TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.2"]
+    api_client.get("/health", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9, 10.0.0.2")
+    assert only_row().client_ip == "203.0.113.9"
+
+
+def test_log_write_failure_never_fails_the_request(api_client, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(RequestLog.objects, "create", broken)
+    response = api_client.get("/health")
+    assert response.status_code == 200
+    assert "request log write failed" in caplog.text
+
+
+def test_request_log_admin_is_read_only(admin_client):
+    response = admin_client.get("/admin/audit/requestlog/")
+    assert response.status_code == 200
+    assert admin_client.get("/admin/audit/requestlog/add/").status_code == 403
