@@ -1,0 +1,100 @@
+"""The intent registry: one row per lint finding that is deliberately left in the code."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+CODE_RE = re.compile(r"^(?:[A-Z]{1,4}[0-9]{1,4}|UNKNOWN)$")
+# Path segments of the list endpoints; an intent with one of these ids could never be read.
+RESERVED_IDS = frozenset({"stale", "by_file", "by_owner"})
+
+# SPEC "Intents": generic reasons, compared case-insensitively after trimming.
+GENERIC_REASONS = frozenset(
+    {"", "todo", "fixme", "fix me", "kept for future", "kept for future use", "placeholder"}
+)
+
+
+class IntentStatus(models.TextChoices):
+    RESERVED = "reserved", "Reserved"
+    PLANNED = "planned", "Planned"
+    COMMITTED = "committed", "Committed"
+    ACCEPTED = "accepted", "Accepted (waiver)"
+    EXPIRED = "expired", "Expired waiver"
+    IMPLEMENTED = "implemented", "Implemented"
+
+
+# "Open" intents are the ones the stale report watches (SPEC: reserved/planned/committed).
+OPEN_STATUSES: tuple[str, ...] = (
+    IntentStatus.RESERVED,
+    IntentStatus.PLANNED,
+    IntentStatus.COMMITTED,
+)
+
+
+class IntentType(models.TextChoices):
+    LINT = "lint", "Lint finding"
+    IMPORT = "import", "Unused import"
+
+
+class Intent(models.Model):
+    id = models.CharField(
+        primary_key=True,
+        max_length=128,
+        validators=[RegexValidator(ID_RE, "1-128 characters of A-Z a-z 0-9 . _ : -")],
+    )
+    code = models.CharField(
+        max_length=16,
+        validators=[RegexValidator(CODE_RE, "A ruff rule code such as F821, or UNKNOWN.")],
+    )
+    type = models.CharField(max_length=16, choices=IntentType.choices, default=IntentType.LINT)
+    file = models.CharField(max_length=1024, help_text="Path relative to the repository root.")
+    line = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    import_text = models.TextField(blank=True, default="")
+    reason_category = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    suggestion = models.TextField(blank=True, default="")
+    owner = models.CharField(max_length=128, blank=True, default="")
+    ticket = models.CharField(max_length=128, blank=True, default="")
+    eta = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=IntentStatus.choices, default=IntentStatus.RESERVED
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Waiver expiry.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    modified_at = models.DateTimeField(default=timezone.now, editable=False)
+    resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    raw = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        "apikeys.APIKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    # Filled by the stale-intent job; cleared by any change made through the services.
+    stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [
+            models.Index(fields=["status"], name="intent_status"),
+            models.Index(fields=["owner", "-created_at"], name="intent_owner"),
+            models.Index(fields=["code"], name="intent_code"),
+            models.Index(fields=["file", "line"], name="intent_file_line"),
+            models.Index(fields=["status", "modified_at"], name="intent_status_modified"),
+            models.Index(fields=["-created_at", "id"], name="intent_created"),
+            models.Index(fields=["expires_at"], name="intent_expires"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.code} {self.file}:{self.line}, {self.status})"
+
+
+def is_generic_reason(reason: str | None) -> bool:
+    return (reason or "").strip().lower() in GENERIC_REASONS
