@@ -27,6 +27,10 @@ def is_sensitive_name(name: str) -> bool:
     return bool(_SENSITIVE_NAME.search(name))
 
 
+def contains_api_key(text: str) -> bool:
+    return bool(_KEY_PATTERN.search(text))
+
+
 def redact_text(text: str) -> str:
     """Scrub API keys and the admin token out of free text (paths, log lines, errors)."""
     if not text:

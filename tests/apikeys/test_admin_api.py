@@ -180,3 +180,12 @@ def test_revoke_unknown_is_404(admin_client_api, issued_key):
     wrong_secret = issued_key.secret[:-3] + "zzz"
     assert admin_client_api.delete(f"/admin/api_keys/{wrong_secret}").status_code == 404
     assert APIKey.objects.get().revoked_at is None
+
+
+def test_a_key_pasted_into_a_data_field_is_refused(admin_client_api, issued_key):
+    response = admin_client_api.post(
+        "/admin/api_keys", {"agent_id": "b", "owner": f"see {issued_key.secret}"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "owner" in response.json()["fields"]
+    assert APIKey.objects.count() == 1
