@@ -182,10 +182,10 @@ def _apply(
     updated = copy.copy(current)
     for name, value in values.items():
         setattr(updated, name, value)
-    if transitioning and new_status == S.ACCEPTED and "expires_at" not in values:
-        # A waiver without an explicit expiry gets the default; a renewal gets a fresh one.
-        if updated.expires_at is None or updated.expires_at <= now:
-            updated.expires_at = now + timedelta(days=DEFAULT_WAIVER_DAYS)
+    # A waiver without an explicit expiry gets the default; a renewal gets a fresh one.
+    renewing = updated.expires_at is None or updated.expires_at <= now
+    if transitioning and new_status == S.ACCEPTED and "expires_at" not in values and renewing:
+        updated.expires_at = now + timedelta(days=DEFAULT_WAIVER_DAYS)
 
     if transitioning:
         missing = missing_for_status(updated, new_status)
