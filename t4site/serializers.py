@@ -32,12 +32,8 @@ class StrictInputSerializer(serializers.Serializer):
         # A secret pasted into a data field would be stored and shown in plain text.
         leaked = _fields_with_api_keys(data)
         if leaked:
-            raise serializers.ValidationError(
-                {
-                    name: ["Looks like an API key: never send secrets in data fields."]
-                    for name in leaked
-                }  # fmt: skip
-            )
+            message = "Looks like an API key: never send secrets in data fields."
+            raise serializers.ValidationError({name: [message] for name in leaked})
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:

@@ -94,7 +94,7 @@ def gunicorn(
             str(workers),
             "--log-level",
             "warning",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,

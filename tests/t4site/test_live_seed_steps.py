@@ -1,4 +1,4 @@
-"""The seed's staging steps 1–4, as written, against a real gunicorn process.
+"""The seed's staging steps 1-4, as written, against a real gunicorn process.
 
 Also the "no secret in plain text" guarantee end to end: after keys are created and used
 (including ``?admin_token=``), neither the full keys nor the admin token occur in any table
@@ -19,6 +19,13 @@ import pytest
 from tests.live import gunicorn, manage, server_env
 
 ADMIN = "dev-admin-token"
+# The seed's bodies, verbatim.
+SEED_ADMIN_BODY = (
+    '{"agent_id":"test-admin","owner":"platform","expires_in_days":365,"daily_limit":200.0}'
+)
+SEED_INTENT_BODY = (
+    '{"id":"T4-test-1","code":"F821","file":"lukhas/core/foo.py","line":42,"reason":"test"}'
+)
 
 
 def http(method: str, url: str, body: dict | None = None, headers: dict | None = None):
@@ -75,7 +82,7 @@ def test_seed_staging_steps_1_to_4(live):
     status, created = curl(
         "-X", "POST", f"{base_url}/admin/api_keys?admin_token={ADMIN}",
         "-H", "Content-Type: application/json",
-        "-d", '{"agent_id":"test-admin","owner":"platform","expires_in_days":365,"daily_limit":200.0}',
+        "-d", SEED_ADMIN_BODY,
     )  # fmt: skip
     assert status == 201, created
     admin_key = created["key"]
@@ -88,7 +95,7 @@ def test_seed_staging_steps_1_to_4(live):
         "-X", "POST", f"{base_url}/intents",
         "-H", f"X-T4-API-KEY: {test_key}",
         "-H", "Content-Type: application/json",
-        "-d", '{"id":"T4-test-1","code":"F821","file":"lukhas/core/foo.py","line":42,"reason":"test"}',
+        "-d", SEED_INTENT_BODY,
     )  # fmt: skip
     assert status == 201, intent
     assert intent["id"] == "T4-test-1"
