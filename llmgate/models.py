@@ -1,0 +1,117 @@
+"""LLM gate data: model prices, per-key daily budgets and the usage ledger."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+# Prices are USD per 1K tokens; a per-token cost therefore needs three more decimal places
+# than the price. Ten places keep every product of a 6-place price exact.
+PRICE_PLACES = 6
+COST_PLACES = 10
+ZERO = Decimal("0")
+
+
+class ModelPrice(models.Model):
+    """What one model costs. Only an active, priced model may be called."""
+
+    model = models.CharField(max_length=128, unique=True)
+    prompt_per_1k = models.DecimalField(
+        max_digits=14,
+        decimal_places=PRICE_PLACES,
+        validators=[MinValueValidator(ZERO)],
+        help_text="USD per 1,000 prompt tokens.",
+    )
+    completion_per_1k = models.DecimalField(
+        max_digits=14,
+        decimal_places=PRICE_PLACES,
+        validators=[MinValueValidator(ZERO)],
+        help_text="USD per 1,000 completion tokens.",
+    )
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+        verbose_name = "model price"
+
+    def __str__(self) -> str:
+        return f"{self.model} ({self.prompt_per_1k}/{self.completion_per_1k} per 1K)"
+
+
+class KeyDailyBudget(models.Model):
+    """One key's LLM money for one UTC day.
+
+    ``reserved`` holds the worst-case cost of calls in flight; ``spent`` the settled cost.
+    A reservation succeeds only through one conditional UPDATE (see ``services``), so
+    ``spent + reserved`` never exceeds the key's ``daily_limit`` whatever the concurrency.
+    A new day is a new row: yesterday's spend cannot count against today.
+    """
+
+    api_key = models.ForeignKey(
+        "apikeys.APIKey", on_delete=models.CASCADE, related_name="llm_budgets"
+    )
+    day = models.DateField(help_text="UTC day.")
+    spent = models.DecimalField(max_digits=24, decimal_places=COST_PLACES, default=ZERO)
+    reserved = models.DecimalField(max_digits=24, decimal_places=COST_PLACES, default=ZERO)
+    calls = models.PositiveIntegerField(default=0, help_text="Reservations granted.")
+    refusals = models.PositiveIntegerField(default=0, help_text="Calls refused for budget.")
+
+    class Meta:
+        verbose_name = "daily LLM budget"
+        ordering = ["-day", "api_key_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "day"], name="llm_budget_key_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.day}: {self.spent} spent, {self.reserved} reserved"
+
+
+class UsageStatus(models.TextChoices):
+    OK = "ok", "OK"
+    REFUSED = "refused", "Refused"
+    ERROR = "error", "Error"
+
+
+class LLMUsage(models.Model):
+    """The ledger: one row per call that reached the gate with a valid key."""
+
+    api_key = models.ForeignKey(
+        "apikeys.APIKey", on_delete=models.PROTECT, related_name="llm_usage"
+    )
+    # Copied from the key at call time, never taken from the caller.
+    agent_id = models.CharField(max_length=128)
+    model = models.CharField(max_length=128)
+    day = models.DateField(help_text="UTC day the cost counts against.")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=UsageStatus.choices)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    estimated_cost = models.DecimalField(
+        max_digits=24, decimal_places=COST_PLACES, default=ZERO, help_text="Reserved worst case."
+    )
+    cost = models.DecimalField(
+        max_digits=24, decimal_places=COST_PLACES, default=ZERO, help_text="Settled cost."
+    )
+    latency_ms = models.PositiveIntegerField(default=0)
+    streamed = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, db_index=True)
+    upstream_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = "LLM usage"
+        verbose_name_plural = "LLM usage"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["api_key", "day"], name="llmusage_key_day"),
+            models.Index(fields=["agent_id", "day"], name="llmusage_agent_day"),
+            models.Index(fields=["day", "model"], name="llmusage_day_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.model} {self.status} {self.cost}"

@@ -1,0 +1,142 @@
+"""LLM gate reads: prices, today's budget of one or many keys, the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date
+from decimal import Decimal
+
+from django.db.models import Count, FilteredRelation, Q, QuerySet, Sum
+from django.utils import timezone
+
+from apikeys.models import APIKey
+
+from .errors import UnpricedModel
+from .models import COST_PLACES, ZERO, KeyDailyBudget, LLMUsage, ModelPrice
+from .pricing import Price
+
+_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
+
+
+def utc_today() -> date:
+    """The budget day. Always UTC, whatever TIME_ZONE says."""
+    return timezone.now().astimezone(UTC).date()
+
+
+def price_get(*, model: str) -> Price:
+    """The active price of ``model``; refuses an unpriced model naming the priced ones."""
+    row = (
+        ModelPrice.objects.filter(model=model, active=True)
+        .values_list("prompt_per_1k", "completion_per_1k")
+        .first()
+    )
+    if row is None:
+        priced = list(
+            ModelPrice.objects.filter(active=True).order_by("model").values_list("model", flat=True)
+        )
+        listing = ", ".join(priced) or "none"
+        raise UnpricedModel(
+            f"Model {model!r} has no price in T4 and is refused. Priced models: {listing}.",
+            extra={"priced_models": priced},
+        )
+    return Price(model=model, prompt_per_1k=row[0], completion_per_1k=row[1])
+
+
+@dataclass(frozen=True)
+class BudgetSnapshot:
+    """One key's LLM money today. Unpacks as ``spent, reserved, remaining``."""
+
+    day: date
+    limit: Decimal
+    spent: Decimal = ZERO
+    reserved: Decimal = ZERO
+    calls: int = 0
+    refusals: int = 0
+    remaining: Decimal = field(init=False)
+
+    def __post_init__(self) -> None:
+        left = self.limit - self.spent - self.reserved
+        object.__setattr__(self, "remaining", max(ZERO, left).quantize(_QUANTUM))
+
+    def __iter__(self) -> Iterator[Decimal]:
+        return iter((self.spent, self.reserved, self.remaining))
+
+
+def key_budget_today(*, api_key: APIKey) -> BudgetSnapshot:
+    """Today's spend, reservations and remaining budget of one key (one query)."""
+    day = utc_today()
+    row = (
+        KeyDailyBudget.objects.filter(api_key_id=api_key.pk, day=day)
+        .values_list("spent", "reserved", "calls", "refusals")
+        .first()
+    )
+    if row is None:
+        return BudgetSnapshot(day=day, limit=api_key.daily_limit)
+    spent, reserved, calls, refusals = row
+    return BudgetSnapshot(
+        day=day,
+        limit=api_key.daily_limit,
+        spent=spent,
+        reserved=reserved,
+        calls=calls,
+        refusals=refusals,
+    )
+
+
+def budgets_today(*, key_ids: Iterable[int]) -> dict[int, BudgetSnapshot]:
+    """Today's snapshot for each of ``key_ids`` in one query (for key lists and /whoami)."""
+    ids = list(key_ids)
+    if not ids:
+        return {}
+    day = utc_today()
+    rows = (
+        APIKey.objects.filter(pk__in=ids)
+        .annotate(today=FilteredRelation("llm_budgets", condition=Q(llm_budgets__day=day)))
+        .values_list(
+            "pk",
+            "daily_limit",
+            "today__spent",
+            "today__reserved",
+            "today__calls",
+            "today__refusals",
+        )
+    )
+    return {
+        pk: BudgetSnapshot(
+            day=day,
+            limit=limit,
+            spent=spent or ZERO,
+            reserved=reserved or ZERO,
+            calls=calls or 0,
+            refusals=refusals or 0,
+        )
+        for pk, limit, spent, reserved, calls, refusals in rows
+    }
+
+
+def usage_recent(*, api_key: APIKey, limit: int = 20) -> list[LLMUsage]:
+    return list(
+        LLMUsage.objects.filter(api_key_id=api_key.pk).order_by("-created_at", "-id")[:limit]
+    )
+
+
+def usage_totals(*, queryset: QuerySet[LLMUsage]) -> dict[str, object]:
+    """Sums over a (filtered) ledger queryset, for the admin's totals line."""
+    totals = queryset.order_by().aggregate(
+        calls=Count("id"),
+        ok=Count("id", filter=Q(status="ok")),
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+        cost=Sum("cost"),
+    )
+    totals["prompt_tokens"] = totals["prompt_tokens"] or 0
+    totals["completion_tokens"] = totals["completion_tokens"] or 0
+    totals["cost"] = totals["cost"] or ZERO
+    return totals
+
+
+def price_list() -> list[str]:
+    return list(
+        ModelPrice.objects.filter(active=True).order_by("model").values_list("model", flat=True)
+    )

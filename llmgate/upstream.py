@@ -1,0 +1,98 @@
+"""The one place that talks to OpenAI, with the official SDK.
+
+One client per process and configuration, so HTTP keep-alive connections are reused (the
+gate's added latency is mostly what a new TLS/TCP handshake would cost).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import openai
+from django.conf import settings
+
+from .errors import GateNotConfigured, UpstreamError, UpstreamTimeout
+
+_clients: dict[tuple[str, str, float, int], openai.OpenAI] = {}
+_lock = threading.Lock()
+
+
+def openai_configured() -> bool:
+    return bool(getattr(settings, "OPENAI_API_KEY", ""))
+
+
+def get_client() -> openai.OpenAI:
+    api_key = getattr(settings, "OPENAI_API_KEY", "")
+    if not api_key:
+        raise GateNotConfigured(
+            "The LLM gate is not configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for an "
+            "OpenAI-compatible server other than api.openai.com)."
+        )
+    config = (
+        api_key,
+        getattr(settings, "OPENAI_BASE_URL", "") or "",
+        float(getattr(settings, "OPENAI_TIMEOUT_SECONDS", 60)),
+        int(getattr(settings, "OPENAI_MAX_RETRIES", 2)),
+    )
+    client = _clients.get(config)
+    if client is None:
+        with _lock:
+            client = _clients.get(config)
+            if client is None:
+                client = openai.OpenAI(
+                    api_key=config[0],
+                    base_url=config[1] or None,
+                    timeout=config[2],
+                    max_retries=config[3],
+                )
+                _clients[config] = client
+    return client
+
+
+def create_raw(params: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """A non-streaming chat completion: (the upstream body verbatim, its parsed JSON)."""
+    body, extra = _split(params)
+    raw = get_client().chat.completions.with_raw_response.create(**body, extra_body=extra)
+    content = raw.http_response.content
+    return content, raw.http_response.json()
+
+
+def open_stream(params: dict[str, Any]) -> tuple[Any, Any]:
+    """Start a streaming completion: (context manager, response). The caller must exit the
+    context manager. Status errors are raised here, before any byte reaches the client."""
+    body, extra = _split(params)
+    manager = get_client().chat.completions.with_streaming_response.create(**body, extra_body=extra)
+    return manager, manager.__enter__()
+
+
+def _split(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    # model and messages are named arguments of the SDK; everything else goes through
+    # extra_body verbatim, so fields the SDK does not know yet still reach the upstream.
+    extra = dict(params)
+    body = {"model": extra.pop("model"), "messages": extra.pop("messages")}
+    return body, extra
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        message = exc.body.get("message") if isinstance(exc.body, dict) else None
+        return f"upstream HTTP {exc.status_code}: {message or exc.message}"
+    if isinstance(exc, openai.APITimeoutError):
+        return "upstream timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        return f"upstream connection failed: {cause or exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def map_error(exc: BaseException) -> UpstreamError | UpstreamTimeout:
+    """An SDK exception as the gate's domain error (502, or 504 for a timeout)."""
+    text = describe_error(exc)
+    if isinstance(exc, openai.APITimeoutError):
+        timeout = getattr(settings, "OPENAI_TIMEOUT_SECONDS", 60)
+        return UpstreamTimeout(f"The LLM provider did not answer within {timeout} s.")
+    extra: dict[str, Any] = {}
+    if isinstance(exc, openai.APIStatusError):
+        extra["upstream_status"] = exc.status_code
+    return UpstreamError(f"The LLM provider failed: {text}", extra=extra)
