@@ -1,0 +1,174 @@
+"""Reading inline T4 annotations (SPEC "The inline annotation").
+
+Unified form, on the finding's own line::
+
+    x = Depends(db)  # TODO[T4-ISSUE]: {"id":"T4-…","code":"B008","owner":"@team", ...}
+
+The JSON object runs from the first ``{`` after the tag to the end of the line. Several
+annotations may share a line (one per code); a single one may cover several codes with
+``"code": "F401,F821"`` (or a list). Legacy forms, still read and reported as legacy:
+``# TODO[T4-UNUSED-IMPORT]: free text`` and ``# TODO[T4-LINT-ISSUE]: {json}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+UNIFIED_TAG = "T4-ISSUE"
+LEGACY_TAGS = ("T4-UNUSED-IMPORT", "T4-LINT-ISSUE")
+TAG_RE = re.compile(r"#\s*TODO\[(T4-ISSUE|T4-UNUSED-IMPORT|T4-LINT-ISSUE)\]:?")
+NOQA_RE = re.compile(r"#\s*noqa\b", re.IGNORECASE)
+CODE_RE = re.compile(r"\b[A-Z]{1,4}[0-9]{3,4}\b")
+
+STATUSES = ("reserved", "planned", "committed", "accepted", "expired", "implemented")
+GENERIC_REASONS = frozenset(
+    {"", "todo", "fixme", "fix me", "kept for future", "kept for future use", "placeholder"}
+)
+# SPEC quality-score weights; every other code weighs 1.
+WEIGHTS = {"F821": 3, "F401": 3, "B904": 2, "B008": 2, "RUF006": 2}
+
+_DECODER = json.JSONDecoder()
+
+
+def weight(code: str) -> int:
+    return WEIGHTS.get(code, 1)
+
+
+def split_codes(value: Any) -> list[str]:
+    """``"F401,F821"``, ``"F401 F821"`` or ``["F401", "F821"]`` → ``["F401", "F821"]``."""
+    if isinstance(value, str):
+        parts = re.split(r"[,\s]+", value)
+    elif isinstance(value, list):
+        parts = [str(v) for v in value if isinstance(v, str | int)]
+    else:
+        return []
+    return [p.strip().upper() for p in parts if p.strip()]
+
+
+@dataclass
+class Annotation:
+    tag: str  # T4-ISSUE or a legacy tag
+    line: int
+    column: int  # character offset of the ``#`` that starts the tag
+    text: str  # everything from the tag to the end of the line
+    data: dict[str, Any] | None = None
+    parse_error: str | None = None  # malformed JSON / not an object / missing JSON
+    codes: list[str] = field(default_factory=list)  # empty: unknown (covers any code)
+
+    @property
+    def legacy(self) -> bool:
+        return self.tag != UNIFIED_TAG
+
+    @property
+    def id(self) -> str | None:
+        if self.data is None:
+            return None
+        value = self.data.get("id")
+        return value if isinstance(value, str) and value.strip() else None
+
+    def covers(self, code: str) -> bool:
+        return not self.codes or code in self.codes
+
+
+def parse_line(text: str, lineno: int) -> list[Annotation]:
+    """Every T4 annotation on one physical line (without its line ending)."""
+    found: list[Annotation] = []
+    pos = 0
+    while True:
+        m = TAG_RE.search(text, pos)
+        if m is None:
+            return found
+        tag = m.group(1)
+        ann = Annotation(tag=tag, line=lineno, column=m.start(), text=text[m.start() :].rstrip())
+        found.append(ann)
+        rest_start = m.end()
+        if tag == "T4-UNUSED-IMPORT":
+            # Free text to the end of the line; it always means an unused import.
+            ann.codes = ["F401"]
+            nxt = TAG_RE.search(text, rest_start)
+            ann.data = {"reason": text[rest_start : nxt.start() if nxt else None].strip()}
+            if nxt is None:
+                return found
+            ann.text = text[m.start() : nxt.start()].rstrip()
+            pos = nxt.start()
+            continue
+        brace = text.find("{", rest_start)
+        nxt = TAG_RE.search(text, rest_start)
+        if brace < 0 or (nxt is not None and nxt.start() < brace):
+            ann.parse_error = "no JSON object after the tag"
+            if tag == "T4-LINT-ISSUE":
+                ann.codes = CODE_RE.findall(text[rest_start : nxt.start() if nxt else None])
+            if nxt is None:
+                return found
+            pos = nxt.start()
+            continue
+        try:
+            value, end = _DECODER.raw_decode(text, brace)
+        except ValueError as exc:
+            # The object should run to the end of the line, so nothing after it is trusted.
+            ann.parse_error = f"malformed JSON: {exc}"
+            return found
+        trailing = text[end:].strip()
+        if not isinstance(value, dict):
+            ann.parse_error = f"annotation JSON is not an object (got {type(value).__name__})"
+        else:
+            ann.data = value
+            ann.codes = split_codes(value.get("code"))
+        ann.text = text[m.start() : end]
+        if trailing and TAG_RE.match(trailing) is None:
+            ann.parse_error = ann.parse_error or "unexpected text after the JSON object"
+            return found
+        pos = end
+
+
+def has_noqa(text: str) -> bool:
+    return NOQA_RE.search(text) is not None
+
+
+def quality_problems(ann: Annotation) -> list[str]:
+    """Names of the quality rules a unified annotation breaks (empty: it passes them all)."""
+    if ann.parse_error is not None:
+        if ann.parse_error.startswith("malformed JSON"):
+            return ["malformed_json"]
+        if ann.parse_error.startswith("annotation JSON is not an object"):
+            return ["not_an_object"]
+        if ann.parse_error.startswith("no JSON"):
+            return ["missing_json"]
+        return ["trailing_text"]
+    data = ann.data or {}
+    problems = []
+    if ann.id is None:
+        problems.append("missing_id")
+    if not ann.codes:
+        problems.append("missing_code")
+    status = data.get("status")
+    if not isinstance(status, str) or status.strip().lower() not in STATUSES:
+        problems.append("invalid_status")
+        status = ""
+    else:
+        status = status.strip().lower()
+    if not _filled(data.get("owner")):
+        problems.append("missing_owner")
+    # A waiver (accepted) needs no ticket; every other open annotation tracks one.
+    if status != "accepted" and not _filled(data.get("ticket")):
+        problems.append("missing_ticket")
+    reason = data.get("reason")
+    if not isinstance(reason, str) or reason.strip().lower() in GENERIC_REASONS:
+        problems.append("missing_or_generic_reason")
+    return problems
+
+
+def _filled(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def annotation_status(ann: Annotation) -> str:
+    if ann.data is None:
+        return "unknown"
+    status = ann.data.get("status")
+    if isinstance(status, str) and status.strip().lower() in STATUSES:
+        return status.strip().lower()
+    return "unknown"
