@@ -47,3 +47,9 @@ def read_client(make_key: Callable[..., Any], client_for: Callable[..., APIClien
 @pytest.fixture
 def nothing_client(make_key: Callable[..., Any], client_for: Callable[..., APIClient]) -> APIClient:
     return client_for(make_key("llm-only", scopes=["llm:call"]))
+
+
+@pytest.fixture
+def forever_client(make_key: Callable[..., Any], client_for: Callable[..., APIClient]) -> APIClient:
+    """A full-scope key that never expires, for tests that travel years ahead."""
+    return client_for(make_key("time-traveller", expires_in_days=None, rate_per_minute=10_000))
