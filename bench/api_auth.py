@@ -60,7 +60,7 @@ def run_round(base_url: str, path: str, headers: dict, count: int, concurrency: 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def measure(label: str, env: dict, requests: int, concurrency: int, rounds: int) -> float:
