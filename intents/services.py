@@ -96,7 +96,7 @@ def validate_file_path(value: str) -> str | None:
     return None
 
 
-def _check_values(values: Mapping[str, Any]) -> None:
+def check_values(values: Mapping[str, Any]) -> None:
     """Format checks for callers that do not come through the API serializers."""
     if "id" in values:
         intent_id = values["id"]
@@ -133,7 +133,7 @@ def _normalise(changes: Mapping[str, Any]) -> dict[str, Any]:
             values[name] = ""
     if "raw" in values and values["raw"] is None:
         values["raw"] = {}
-    _check_values(values)
+    check_values(values)
     return values
 
 
@@ -308,7 +308,7 @@ def intent_create(
     The same id again → Conflict (409, ``duplicate_id``).
     """
     values = _normalise({"code": code, "file": file, "line": line, **fields})
-    _check_values({"id": id})
+    check_values({"id": id})
     if Intent.objects.filter(pk=id).exists():
         raise Conflict(f"An intent with id '{id}' already exists.", code="duplicate_id")
     now = timezone.now()
