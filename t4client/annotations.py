@@ -95,6 +95,18 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
             ann.text = text[m.start() : nxt.start()].rstrip()
             pos = nxt.start()
             continue
+        start = len(text) - len(text[rest_start:].lstrip())
+        if start < len(text) and text[start] != "{":
+            # A JSON value that is not an object (a list, a string, a number) right after the tag.
+            try:
+                value, end = _DECODER.raw_decode(text, start)
+            except ValueError:
+                pass
+            else:
+                ann.parse_error = f"annotation JSON is not an object (got {type(value).__name__})"
+                ann.text = text[m.start() : end]
+                pos = end
+                continue
         brace = text.find("{", rest_start)
         nxt = TAG_RE.search(text, rest_start)
         if brace < 0 or (nxt is not None and nxt.start() < brace):
