@@ -43,6 +43,8 @@ def main() -> int:
     env.setdefault("DATABASE_URL", f"postgres://{user}@127.0.0.1:5432/test")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
     env.setdefault("T4_CACHE_PREFIX", f"t4test-{os.getpid()}")
+    # Tests call tasks directly; the Celery test sends to a real worker with send_task.
+    env.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
     print("PostgreSQL + Redis tier: running the suite on", env["DATABASE_URL"], flush=True)
     command = [sys.executable, "-m", "pytest", *sys.argv[1:]]
     return subprocess.call(command, env=env)

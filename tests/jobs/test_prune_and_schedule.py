@@ -51,7 +51,7 @@ def test_prune_uses_the_retention_setting(settings):
     settings.T4_AUDIT_RETENTION_DAYS = 7
     seed_logs(2, age_days=8)
     seed_logs(1, age_days=6)
-    assert prune_request_logs.delay().get() == {"deleted": 2, "batches": 1}
+    assert prune_request_logs.apply().get() == {"deleted": 2, "batches": 1}
     assert RequestLog.objects.count() == 1
 
 
