@@ -55,7 +55,7 @@ def worker(tmp_path):
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
