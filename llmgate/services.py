@@ -35,6 +35,11 @@ def _money(amount: Decimal) -> Value:
     return Value(amount, output_field=_MONEY)
 
 
+def _plain(amount: Decimal) -> str:
+    """A Decimal as plain digits without trailing zeros (0.01, not 0.0100000000 or 1E-2)."""
+    return format(amount.normalize(), "f")
+
+
 def _rounded(expression: object) -> Round:
     # Exact on PostgreSQL (numeric). SQLite computes decimals as floats; rounding to the
     # stored precision stops float noise from refusing a call that fits exactly.
@@ -91,11 +96,11 @@ def budget_reserve(
             streamed=streamed,
         )
         raise BudgetExceeded(
-            f"Daily LLM budget exceeded: this call may cost up to ${estimate.normalize():f} "
-            f"and ${remaining.normalize():f} of ${api_key.daily_limit} remains today (UTC).",
+            f"Daily LLM budget exceeded: this call may cost up to ${_plain(estimate)} "
+            f"and ${_plain(remaining)} of ${api_key.daily_limit} remains today (UTC).",
             extra={
-                "estimated_cost": str(estimate),
-                "remaining_today": str(remaining),
+                "estimated_cost": _plain(estimate),
+                "remaining_today": _plain(remaining),
                 "daily_limit": str(api_key.daily_limit),
                 "request_id": request_id,
             },
