@@ -29,6 +29,7 @@ migrate: venv
 # The whole suite: the embedded tier (SQLite, LocMem), then the PostgreSQL + Redis tier when
 # those services answer on their standard ports (skipped with a printed reason otherwise).
 test: venv
+	bash scripts/ensure_chromium.sh
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
