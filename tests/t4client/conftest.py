@@ -180,7 +180,7 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAPI]:
     api = FakeAPI()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
     api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     monkeypatch.setenv("T4_INTENT_API", api.url)
     monkeypatch.setenv("T4_API_KEY", API_KEY)
