@@ -140,8 +140,9 @@ def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
                     key=lambda i: i.get("line") or 0,
                 )
                 if api.by_file_paginated:
-                    return self._send(200, {"count": len(items), "next": None,
-                                            "previous": None, "results": items})
+                    return self._send(
+                        200, {"count": len(items), "next": None, "previous": None, "results": items}
+                    )
                 return self._send(200, items)
             if method == "GET" and path == "/intents":
                 status = query.get("status", [None])[0]
@@ -150,8 +151,9 @@ def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
                 chunk = items[(page - 1) * api.page_size : page * api.page_size]
                 more = page * api.page_size < len(items)
                 nxt = f"{api.url}/intents?status={status}&page={page + 1}" if more else None
-                return self._send(200, {"count": len(items), "next": nxt, "previous": None,
-                                        "results": chunk})
+                return self._send(
+                    200, {"count": len(items), "next": nxt, "previous": None, "results": chunk}
+                )
             if method == "POST" and path == "/reports":
                 if api.report_status >= 400:
                     return self._send(api.report_status, {"error": "invalid", "detail": "nope"})
@@ -159,11 +161,20 @@ def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
                 return self._send(api.report_status, {"id": len(api.reports)})
             if method == "POST" and path == "/llm/chat":
                 if api.llm_status != 200:
-                    return self._send(api.llm_status, {"error": "budget_exceeded",
-                                                       "detail": "daily limit reached"})
-                return self._send(200, {"text": "hi", "prompt_tokens": 3,
-                                        "completion_tokens": 1, "cost": "0.000025",
-                                        "remaining_today": "99.99"})
+                    return self._send(
+                        api.llm_status,
+                        {"error": "budget_exceeded", "detail": "daily limit reached"},
+                    )
+                return self._send(
+                    200,
+                    {
+                        "text": "hi",
+                        "prompt_tokens": 3,
+                        "completion_tokens": 1,
+                        "cost": "0.000025",
+                        "remaining_today": "99.99",
+                    },
+                )
             return self._send(404, {"error": "not_found", "detail": path})
 
         def do_GET(self) -> None:

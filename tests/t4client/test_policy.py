@@ -20,7 +20,7 @@ from t4client.policy import (
 )
 from tests.t4client.conftest import write
 
-SEED_EXAMPLE = '''
+SEED_EXAMPLE = """
 from t4client.policy import pre_pr_check
 
 # Before opening PR, validate all files have intents
@@ -33,14 +33,20 @@ try:
 except RuntimeError as e:
     print(f"❌ Missing intents: {e}")
     print("Register intents before opening PR")
-'''
+"""
 
 
 def test_covered_by_file_code_and_line(repo: Path, fake_api) -> None:
     write(repo, "src/a.py", "import os\nx = undefined_name\n")
     fake_api.add(id="I1", code="F401", file="src/a.py", line=1, status="planned")
-    fake_api.add(id="I2", code="F821", file="src/a.py", line=2, status="accepted",
-                 expires_at="2999-01-01T00:00:00Z")
+    fake_api.add(
+        id="I2",
+        code="F821",
+        file="src/a.py",
+        line=2,
+        status="accepted",
+        expires_at="2999-01-01T00:00:00Z",
+    )
     result = pre_pr_check(["src/a.py"], ["F821", "F401"])
     assert result["status"] == "covered"
     assert {c["intent"] for c in result["covered"]} == {"I1", "I2"}
@@ -76,7 +82,9 @@ def test_missing_with_auto_create_twice_makes_one_placeholder(repo: Path, fake_a
         pre_pr_check(["a.py"], ["F821", "F401"], auto_create_reserved=True)
     assert isinstance(first.value, RuntimeError)
     assert [(m["file"], m["line"], m["code"]) for m in first.value.missing] == [
-        ("a.py", 1, "F401"), ("a.py", 2, "F821")]
+        ("a.py", 1, "F401"),
+        ("a.py", 2, "F821"),
+    ]
     assert "a.py:1 F401" in str(first.value) and "a.py:2 F821" in str(first.value)
     assert len(first.value.created) == 2
     with pytest.raises(MissingIntentsError) as second:
@@ -84,8 +92,10 @@ def test_missing_with_auto_create_twice_makes_one_placeholder(repo: Path, fake_a
     assert second.value.created == []
     reserved = [i for i in fake_api.intents.values() if i["status"] == "reserved"]
     assert len(reserved) == 2
-    assert {i["id"] for i in reserved} == {reserved_intent_id("a.py", 1, "F401"),
-                                           reserved_intent_id("a.py", 2, "F821")}
+    assert {i["id"] for i in reserved} == {
+        reserved_intent_id("a.py", 1, "F401"),
+        reserved_intent_id("a.py", 2, "F821"),
+    }
     assert len([r for r in fake_api.requests if r[0] == "POST"]) == 2
 
 
@@ -198,8 +208,9 @@ def test_pre_pr_cli_exit_codes(repo: Path, cli, fake_api, monkeypatch) -> None:
 def test_call_openai_chat_over_the_gate(fake_api) -> None:
     from t4client.llm import call_openai_chat
 
-    result = call_openai_chat("Explain this function", "gpt-4o-mini", agent_id="my-agent",
-                              max_completion_tokens=64)
+    result = call_openai_chat(
+        "Explain this function", "gpt-4o-mini", agent_id="my-agent", max_completion_tokens=64
+    )
     assert result["text"] == "hi"
     assert result["cost"] == Decimal("0.000025")
     assert f"{result['cost']:.4f}" == "0.0000"
@@ -229,6 +240,9 @@ def test_error_bodies_are_read(fake_api, monkeypatch) -> None:
     monkeypatch.setenv("T4_API_KEY", "bad")
     with pytest.raises(_http.T4APIError) as exc:
         intents_by_file("a.py")
-    assert (exc.value.status, exc.value.error, exc.value.detail) == (403, "forbidden",
-                                                                    "unknown key")
+    assert (exc.value.status, exc.value.error, exc.value.detail) == (
+        403,
+        "forbidden",
+        "unknown key",
+    )
     assert json.dumps(exc.value.detail)

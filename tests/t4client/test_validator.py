@@ -15,8 +15,14 @@ from tests.t4client.conftest import write
 
 
 def ann(ident: str = "T4-1", code: str = "F401", **extra: Any) -> str:
-    data = {"id": ident, "code": code, "owner": "@team", "ticket": "GH-1", "status": "planned",
-            "reason": "registry side effect import"}
+    data = {
+        "id": ident,
+        "code": code,
+        "owner": "@team",
+        "ticket": "GH-1",
+        "status": "planned",
+        "reason": "registry side effect import",
+    }
     data.update(extra)
     return "  # TODO[T4-ISSUE]: " + json.dumps(data)
 
@@ -28,8 +34,9 @@ def check(cli, *args: str):
 
 def assert_adds_up(report: dict[str, Any]) -> None:
     s = report["summary"]
-    assert s["total_findings"] == s["annotated"] + s["unannotated"] + s["legacy_format"] + s[
-        "waived"]
+    assert (
+        s["total_findings"] == s["annotated"] + s["unannotated"] + s["legacy_format"] + s["waived"]
+    )
     assert len(report["unannotated"]) == s["unannotated"]
     assert len(report["legacy_annotations"]) == s["legacy_format"]
     assert len(report["waived"]) == s["waived"]
@@ -39,29 +46,53 @@ def assert_adds_up(report: dict[str, Any]) -> None:
 
 
 def test_buckets_add_up_and_json_only_is_pure_json(repo: Path, cli) -> None:
-    write(repo, "pkg/a.py", "import os" + ann("T4-a") + "\n"
-          "import sys  # TODO[T4-UNUSED-IMPORT]: kept for the plugin loader\n"
-          "import json  # TODO[T4-LINT-ISSUE]: {\"code\": \"F401\", \"owner\": \"@x\"}\n"
-          "import re\n"
-          "x = undefined_name\n")
-    write(repo, "waivers.yaml", "- {file: pkg/a.py, line: 4, code: F401, reason: vendored, "
-          "expires: 2999-01-01, reviewer: '@lead'}\n")
+    write(
+        repo,
+        "pkg/a.py",
+        "import os" + ann("T4-a") + "\n"
+        "import sys  # TODO[T4-UNUSED-IMPORT]: kept for the plugin loader\n"
+        'import json  # TODO[T4-LINT-ISSUE]: {"code": "F401", "owner": "@x"}\n'
+        "import re\n"
+        "x = undefined_name\n",
+    )
+    write(
+        repo,
+        "waivers.yaml",
+        "- {file: pkg/a.py, line: 4, code: F401, reason: vendored, "
+        "expires: 2999-01-01, reviewer: '@lead'}\n",
+    )
     result, report = check(cli, "--paths", "pkg", "--waivers", "waivers.yaml")
     assert result.code == 0  # fail, but not --strict
     assert report["status"] == "fail"
     s = report["summary"]
-    assert (s["total_findings"], s["annotated"], s["legacy_format"], s["waived"],
-            s["unannotated"]) == (5, 1, 2, 1, 1)
+    assert (
+        s["total_findings"],
+        s["annotated"],
+        s["legacy_format"],
+        s["waived"],
+        s["unannotated"],
+    ) == (5, 1, 2, 1, 1)
     assert_adds_up(report)
-    assert {e["tag"] for e in report["legacy_annotations"]} == {"T4-UNUSED-IMPORT",
-                                                                 "T4-LINT-ISSUE"}
+    assert {e["tag"] for e in report["legacy_annotations"]} == {"T4-UNUSED-IMPORT", "T4-LINT-ISSUE"}
     assert report["unannotated"][0]["code"] == "F821"
     assert report["waived"][0]["waiver"]["reviewer"] == "@lead"
-    assert set(report) >= {"status", "timestamp", "summary", "metrics", "unannotated",
-                           "legacy_annotations", "quality_issues"}
-    assert set(report["metrics"]) >= {"annotation_quality_score", "weighted_good",
-                                      "weighted_total", "counts_by_code", "counts_by_status",
-                                      "quality_breakdown"}
+    assert set(report) >= {
+        "status",
+        "timestamp",
+        "summary",
+        "metrics",
+        "unannotated",
+        "legacy_annotations",
+        "quality_issues",
+    }
+    assert set(report["metrics"]) >= {
+        "annotation_quality_score",
+        "weighted_good",
+        "weighted_total",
+        "counts_by_code",
+        "counts_by_status",
+        "quality_breakdown",
+    }
 
 
 def test_human_mode_prints_a_summary_table_not_json(repo: Path, cli) -> None:
@@ -96,15 +127,23 @@ def test_generic_reason_and_missing_fields_are_quality_issues(repo: Path, cli) -
     write(repo, "a.py", 'import os  # TODO[T4-ISSUE]: {"code": "F401", "reason": "TODO "}\n')
     _, report = check(cli)
     assert set(report["quality_issues"][0]["problems"]) == {
-        "missing_id", "invalid_status", "missing_owner", "missing_ticket",
-        "missing_or_generic_reason"}
+        "missing_id",
+        "invalid_status",
+        "missing_owner",
+        "missing_ticket",
+        "missing_or_generic_reason",
+    }
     assert report["metrics"]["quality_breakdown"]["missing_owner"] == 1
 
 
 def test_non_object_json_is_a_quality_issue(repo: Path, cli) -> None:
-    write(repo, "a.py", 'import os  # TODO[T4-ISSUE]: ["F401"]\n'
-          'import re  # TODO[T4-ISSUE]: "just a string"\n'
-          "import sys  # TODO[T4-ISSUE]: no json here\n")
+    write(
+        repo,
+        "a.py",
+        'import os  # TODO[T4-ISSUE]: ["F401"]\n'
+        'import re  # TODO[T4-ISSUE]: "just a string"\n'
+        "import sys  # TODO[T4-ISSUE]: no json here\n",
+    )
     _, report = check(cli)
     issues = {i["line"]: i for i in report["quality_issues"]}
     assert issues[1]["problems"] == ["not_an_object"]
@@ -130,8 +169,11 @@ def test_malformed_json_names_the_parse_error(repo: Path, cli) -> None:
 def test_several_codes_on_one_line(repo: Path, cli) -> None:
     line = "import os; x = undefined_y"  # F401, E702 and F821 on line 1
     write(repo, "combined.py", line + ann("T4-c", "F401,E702,F821") + "\n")
-    write(repo, "per_code.py", line + ann("T4-p1", "F401") + ann("T4-p2", "E702")
-          + ann("T4-p3", "F821") + "\n")
+    write(
+        repo,
+        "per_code.py",
+        line + ann("T4-p1", "F401") + ann("T4-p2", "E702") + ann("T4-p3", "F821") + "\n",
+    )
     write(repo, "partial.py", line + ann("T4-q", "F401") + "\n")
     _, report = check(cli)
     by_file: dict[str, dict[str, int]] = {}
@@ -158,10 +200,13 @@ def test_duplicate_ids_are_reported(repo: Path, cli) -> None:
 
 
 def test_quality_score_uses_spec_weights(repo: Path, cli) -> None:
-    write(repo, "a.py",
-          "import os" + ann("T4-1", "F401") + "\n"                       # good, weight 3
-          "y = undefined_a" + ann("T4-2", "F821", owner="") + "\n"       # bad, weight 3
-          "import re; import sys" + ann("T4-3", "F401,E702") + "\n")     # good: 3 + 3 + 1
+    write(
+        repo,
+        "a.py",
+        "import os" + ann("T4-1", "F401") + "\n"  # good, weight 3
+        "y = undefined_a" + ann("T4-2", "F821", owner="") + "\n"  # bad, weight 3
+        "import re; import sys" + ann("T4-3", "F401,E702") + "\n",
+    )  # good: 3 + 3 + 1
     _, report = check(cli)
     m = report["metrics"]
     assert (m["weighted_good"], m["weighted_total"]) == (10, 13)
@@ -174,7 +219,14 @@ def test_weights_table() -> None:
     from t4client.annotations import weight
 
     assert [weight(c) for c in ("F821", "F401", "B904", "B008", "RUF006", "E702", "B018")] == [
-        3, 3, 2, 2, 2, 1, 1]
+        3,
+        3,
+        2,
+        2,
+        2,
+        1,
+        1,
+    ]
 
 
 def test_ignore_noqa_counts_hidden_findings(repo: Path, cli) -> None:
@@ -187,20 +239,24 @@ def test_ignore_noqa_counts_hidden_findings(repo: Path, cli) -> None:
 
 
 def test_stale_annotations(repo: Path, cli) -> None:
-    write(repo, "a.py",
-          "import os\n"
-          "print(os)" + ann("T4-gone", "F401") + "\n"           # paid debt: stale
-          "print(1)  # noqa: E501" + ann("T4-noqa", "F401") + "\n"   # noqa hides: not stale
-          "print(2)" + ann("T4-other", "D100") + "\n"           # code not checked: not stale
-          "print(3)  # TODO[T4-UNUSED-IMPORT]: legacy\n")       # legacy F401: stale
+    write(
+        repo,
+        "a.py",
+        "import os\n"
+        "print(os)" + ann("T4-gone", "F401") + "\n"  # paid debt: stale
+        "print(1)  # noqa: E501" + ann("T4-noqa", "F401") + "\n"  # a noqa line: not stale
+        "print(2)" + ann("T4-other", "D100") + "\n"  # code not checked: not stale
+        "print(3)  # TODO[T4-UNUSED-IMPORT]: legacy\n",
+    )  # legacy F401: stale
     _, report = check(cli)
     stale = [(s["line"], s["code"], s["id"]) for s in report["stale_annotations"]]
     assert stale == [(2, "F401", "T4-gone"), (5, "F401", None)]
     assert report["summary"]["stale_annotations"] == 2
     assert report["status"] == "pass"  # stale annotations are listed, not a failure
     _, report = check(cli, "--ignore-noqa")
-    assert (3, "F401", "T4-noqa") in [(s["line"], s["code"], s["id"])
-                                      for s in report["stale_annotations"]]
+    assert (3, "F401", "T4-noqa") in [
+        (s["line"], s["code"], s["id"]) for s in report["stale_annotations"]
+    ]
 
 
 def test_reads_each_file_once(repo: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,7 +279,10 @@ def test_yaml_waivers_active_expired_and_whole_file(repo: Path, cli) -> None:
     write(repo, "a.py", "import os\nimport re\n")
     write(repo, "b.py", "import os\n")
     today = dt.datetime.now(dt.UTC).date()
-    write(repo, "w.yaml", f"""
+    write(
+        repo,
+        "w.yaml",
+        f"""
 waivers:
   - file: a.py
     line: 1
@@ -241,7 +300,8 @@ waivers:
     code: F401,F821
     reason: whole file
     expires: {today}
-""")
+""",
+    )
     _, report = check(cli, "--waivers", "w.yaml")
     assert report["summary"]["waived"] == 2
     assert report["summary"]["expired_waivers"] == 1
@@ -380,8 +440,16 @@ def test_json_report_file(repo: Path, cli) -> None:
 
 def test_upload_posts_the_report(repo: Path, cli, fake_api) -> None:
     write(repo, "a.py", "import os\n")
-    result = cli("check", "--json-only", "--upload", "--sync", "--repository", "org/repo",
-                 "--commit", "abc123")
+    result = cli(
+        "check",
+        "--json-only",
+        "--upload",
+        "--sync",
+        "--repository",
+        "org/repo",
+        "--commit",
+        "abc123",
+    )
     assert result.code == 0, result.err
     [sent] = fake_api.reports
     printed = result.json()
@@ -390,9 +458,10 @@ def test_upload_posts_the_report(repo: Path, cli, fake_api) -> None:
     assert "uploaded" in result.err
 
 
-@pytest.mark.parametrize(("status", "text"), [(400, "rejected (HTTP 400)"),
-                                              (403, "rejected (HTTP 403)"),
-                                              (503, "server error")])
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [(400, "rejected (HTTP 400)"), (403, "rejected (HTTP 403)"), (503, "server error")],
+)
 def test_upload_failures_are_clear(repo: Path, cli, fake_api, status: int, text: str) -> None:
     write(repo, "a.py", "import os\n")
     fake_api.report_status = status
@@ -426,9 +495,14 @@ def test_entry_point_runs_as_module(repo: Path) -> None:
 
     write(repo, "a.py", "import os\n")
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-m", "t4client", "check", "--json-only"],
-                          capture_output=True, text=True, cwd=repo,
-                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "t4client", "check", "--json-only"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["total_findings"] == 1
 
