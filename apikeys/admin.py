@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -12,6 +13,8 @@ from django.utils.html import format_html
 
 from audit.actor import Actor
 from audit.middleware import client_ip
+from llmgate.models import KeyDailyBudget
+from llmgate.selectors import utc_today
 
 from .models import ALL_SCOPES, APIKey, KeyStatus, Scope
 from .services import MAX_EXPIRY_DAYS, IssuedKey, apikey_create, apikey_revoke, apikey_rotate
@@ -102,6 +105,8 @@ class APIKeyAdmin(admin.ModelAdmin):
         "expires_at",
         "last_used_at",
         "daily_limit",
+        "spent_today",
+        "remaining_today",
         "rate_per_minute",
     ]
     list_filter = [StatusFilter, "owner", "created_at"]
@@ -116,7 +121,35 @@ class APIKeyAdmin(admin.ModelAdmin):
         "revoked_at",
         "rotated_at",
         "last_used_at",
+        "spent_today",
+        "remaining_today",
     ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[APIKey]:
+        # Today's spend comes from the budget row of the UTC day, in the same query.
+        money = DecimalField(max_digits=14, decimal_places=6)
+        today = KeyDailyBudget.objects.filter(api_key=OuterRef("pk"), day=utc_today())
+        zero = Value(0, output_field=money)
+        spent = Coalesce(Subquery(today.values("spent")[:1], output_field=money), zero)
+        reserved = Coalesce(Subquery(today.values("reserved")[:1], output_field=money), zero)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(t4_spent_today=spent, t4_reserved_today=reserved)
+            .annotate(
+                t4_remaining_today=Greatest(
+                    F("daily_limit") - F("t4_spent_today") - F("t4_reserved_today"), zero
+                )
+            )
+        )
+
+    @admin.display(description="spent today (USD)", ordering="t4_spent_today")
+    def spent_today(self, obj: APIKey) -> str:
+        return f"{getattr(obj, 't4_spent_today', 0):.2f}"
+
+    @admin.display(description="remaining today (USD)", ordering="t4_remaining_today")
+    def remaining_today(self, obj: APIKey) -> str:
+        return f"{getattr(obj, 't4_remaining_today', obj.daily_limit):.2f}"
 
     def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
         kwargs["form"] = APIKeyChangeForm if obj is not None else APIKeyAddForm

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apikeys.models import ALL_SCOPES
@@ -27,6 +29,13 @@ def _t4_settings(settings: Any) -> None:
 def _clean_cache() -> None:
     # Rate-limit counters live in the cache; every test starts with a fresh window.
     cache.clear()
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[None]:
+    """Stops the clock so a burst of requests cannot straddle two rate-limit windows."""
+    with time_machine.travel(timezone.now(), tick=False):
+        yield
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_refused_requests_are_logged(api_client, path, headers, status):
         assert row.key_prefix == "t4_zzzzzzzz"
 
 
-def test_throttled_request_is_logged(api_client, make_key):
+def test_throttled_request_is_logged(api_client, make_key, frozen_clock):
     issued = make_key(rate_per_minute=1)
     api_client.get("/whoami", HTTP_X_T4_API_KEY=issued.secret)
     api_client.get("/whoami", HTTP_X_T4_API_KEY=issued.secret)
