@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -95,6 +96,9 @@ def test_whoami_body(api_client, make_key):
     assert body["daily_limit"] == "100.00"
     assert body["rate"]["limit"] == 30
     assert body["rate"]["remaining"] == 29
+    assert Decimal(body["spent_today"]) == Decimal("0")
+    assert Decimal(body["reserved_today"]) == Decimal("0")
+    assert Decimal(body["remaining_today"]) == Decimal("100")
     assert "key" not in body and "key_hash" not in body
 
 
