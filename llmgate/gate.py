@@ -194,6 +194,12 @@ class CompletionStream:
                 if lines:
                     event = self._event(lines)
                     lines = []
+                    if self._done:
+                        # Settle before the client sees the end: once it has [DONE], the
+                        # ledger and the budget already show the call.
+                        self.close()
+                        yield event or b""
+                        return
                     if event is not None:
                         yield event
             if lines:

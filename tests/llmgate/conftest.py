@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from apikeys.services import IssuedKey
 from llmgate.fake_openai import FakeConfig, FakeOpenAI
+from llmgate.models import ModelPrice
 
 FAKE_OPENAI_KEY = "sk-fake-upstream-key"
 
@@ -30,6 +32,16 @@ def fake_openai(fake_server: FakeOpenAI, settings: Any) -> FakeOpenAI:
     settings.OPENAI_MAX_RETRIES = 0
     settings.OPENAI_TIMEOUT_SECONDS = 5
     return fake_server
+
+
+@pytest.fixture
+def seed_prices(db: None) -> None:
+    """Transactional tests flush the database, data migrations included: seed again."""
+    seed = importlib.import_module("llmgate.migrations.0002_seed_prices")
+    for model, prompt, completion in seed.SEED_PRICES:
+        ModelPrice.objects.get_or_create(
+            model=model, defaults={"prompt_per_1k": prompt, "completion_per_1k": completion}
+        )
 
 
 @pytest.fixture
