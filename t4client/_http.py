@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
 DEFAULT_API = "http://127.0.0.1:8001"
@@ -92,6 +90,10 @@ def request_json(
     Raises ``T4APIUnavailable`` when the server cannot be reached, answers 5xx or answers
     something that is not JSON, and ``T4APIError`` for any other non-2xx status.
     """
+    # Imported here: the validator without a registry never pays for urllib.request.
+    import urllib.error
+    import urllib.request
+
     url = build_url(path, params)
     if not url.startswith(("http://", "https://")):
         raise T4ConfigError(f"T4_INTENT_API must be an http(s) URL, got {api_base()!r}")

@@ -30,6 +30,11 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
+def _dump_compact(data: Any) -> str:
+    # One line, no indent: the C encoder is several times faster on large reports.
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _error_report(code: str, detail: str) -> dict[str, Any]:
     import datetime as dt
 
@@ -76,8 +81,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     except _http.T4Error as exc:
         return _emit_error(args, exc)
     if args.report:
-        Path(args.report).write_text(_dump(report) + "\n", encoding="utf-8")
-    print(_dump(report) if args.json_output else format_summary(report))
+        Path(args.report).write_text(_dump_compact(report) + "\n", encoding="utf-8")
+    print(_dump_compact(report) if args.json_output else format_summary(report))
     rc = EXIT_FAIL if (args.strict and report["status"] == "fail") else EXIT_OK
     if args.upload:
         try:

@@ -53,23 +53,45 @@ def scan_file(path: str) -> FileScan:
             data = fh.read()
     except OSError:
         return scan
-    if _TAG_BYTES not in data:
+    pos = data.find(_TAG_BYTES)
+    if pos < 0:
         return scan
-    # bytes.splitlines splits on \n, \r and \r\n only — the same lines ruff numbers.
-    for lineno, raw in enumerate(data.splitlines(), start=1):
-        if _TAG_BYTES not in raw:
-            continue
-        text = raw.decode("utf-8", "replace")
-        anns = parse_line(text, lineno)
-        if anns:
-            scan.annotations[lineno] = anns
-            if has_noqa(text[: anns[0].column]) or has_noqa(text):
-                scan.noqa_lines.add(lineno)
+    if b"\r" in data:
+        # bytes.splitlines splits on \n, \r and \r\n only — the same lines ruff numbers.
+        for lineno, raw in enumerate(data.splitlines(), start=1):
+            if _TAG_BYTES in raw:
+                _scan_line(scan, raw, lineno)
+        return scan
+    # Fast path (no \r): jump from tag to tag, counting newlines in between.
+    lineno, counted = 1, 0
+    while pos >= 0:
+        start = data.rfind(b"\n", 0, pos) + 1
+        end = data.find(b"\n", pos)
+        if end < 0:
+            end = len(data)
+        lineno += data.count(b"\n", counted, start)
+        counted = start
+        _scan_line(scan, data[start:end], lineno)
+        pos = data.find(_TAG_BYTES, end)
     return scan
 
 
-def _selected(code: str, selectors: tuple[str, ...]) -> bool:
-    return not selectors or "ALL" in selectors or any(code.startswith(s) for s in selectors)
+def _scan_line(scan: FileScan, raw: bytes, lineno: int) -> None:
+    text = raw.decode("utf-8", "replace")
+    anns = parse_line(text, lineno)
+    if anns:
+        scan.annotations[lineno] = anns
+        if "noqa" in text.lower() and has_noqa(text):
+            scan.noqa_lines.add(lineno)
+
+
+def _selected(code: str, selectors: tuple[str, ...], cache: dict[str, bool]) -> bool:
+    hit = cache.get(code)
+    if hit is None:
+        hit = cache[code] = (
+            not selectors or "ALL" in selectors or any(code.startswith(s) for s in selectors)
+        )
+    return hit
 
 
 def _utcnow() -> dt.datetime:
@@ -122,9 +144,12 @@ def run_check(
                 run.proc.wait()
 
     rel_cache: dict[str, str] = {}
+    prefix = str(root_path).rstrip(os.sep) + os.sep
 
     def rel(filename: str) -> str:
         value = rel_cache.get(filename)
+        if value is None and filename.startswith(prefix) and os.sep == "/":
+            value = rel_cache[filename] = filename[len(prefix) :]
         if value is None:
             try:
                 value = Path(filename).relative_to(root_path).as_posix()
@@ -161,6 +186,7 @@ def run_check(
     breakdown: Counter[str] = Counter()
     weighted_total = weighted_good = 0
     reported: dict[tuple[str, int], set[str]] = defaultdict(set)
+    problems_cache: dict[int, list[str]] = {}  # several findings may share one annotation
 
     findings.sort(key=lambda f: (f.file, f.line, f.column, f.code))
     for f in findings:
@@ -191,9 +217,13 @@ def run_check(
             "message": f.message,
         }
         if unified is not None:
-            problems = quality_problems(unified)
-            if unified.id in duplicate_ids:
-                problems.append("duplicate_id")
+            cached = problems_cache.get(id(unified))
+            if cached is None:
+                cached = quality_problems(unified)
+                if unified.id in duplicate_ids:
+                    cached.append("duplicate_id")
+                problems_cache[id(unified)] = cached
+            problems = list(cached)
             w = weight(f.code)
             weighted_total += w
             status = annotation_status(unified)
@@ -237,6 +267,7 @@ def run_check(
         unannotated.append(entry)
 
     stale: list[dict[str, Any]] = []
+    selected_cache: dict[str, bool] = {}
     for filename, scan in scans.items():
         for lineno, anns in scan.annotations.items():
             if lineno in scan.noqa_lines and not ignore_noqa:
@@ -244,7 +275,7 @@ def run_check(
             seen = reported.get((filename, lineno), set())
             for ann in anns:
                 for code in ann.codes:
-                    if _selected(code, selectors) and code not in seen:
+                    if code not in seen and _selected(code, selectors, selected_cache):
                         stale.append(
                             {
                                 "file": rel(filename),
