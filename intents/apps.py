@@ -12,5 +12,5 @@ class IntentsConfig(AppConfig):
 
         from .models import Intent
 
-        # stale_since is the stale job's flag, not a change anybody made.
-        auditlog.register(Intent, exclude_fields=["stale_since"])
+        # stale_since is the stale job's flag and quality_ok is derived: not changes anyone made.
+        auditlog.register(Intent, exclude_fields=["stale_since", "quality_ok"])

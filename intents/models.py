@@ -6,6 +6,9 @@ import re
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower, Trim
+from django.db.models.lookups import In
 from django.utils import timezone
 
 ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -34,6 +37,29 @@ OPEN_STATUSES: tuple[str, ...] = (
     IntentStatus.PLANNED,
     IntentStatus.COMMITTED,
 )
+
+
+# Statuses whose annotation must name a ticket to pass quality: everything but a bare
+# reservation (a waiver is tracked by a ticket too) and implemented (not scored at all).
+TICKET_REQUIRED: tuple[str, ...] = (
+    IntentStatus.PLANNED,
+    IntentStatus.COMMITTED,
+    IntentStatus.ACCEPTED,
+    IntentStatus.EXPIRED,
+)
+
+
+def quality_rule() -> Q:
+    """The per-intent quality rule (see ``intents.selectors.metrics_summary``).
+
+    It is a stored generated column, so the database keeps it right on every write path
+    (services, bulk_create, QuerySet.update, imports) and the summary reads only an index.
+    """
+    return (
+        ~Q(owner="")
+        & ~Q(In(Lower(Trim("reason")), sorted(GENERIC_REASONS)))
+        & (~Q(status__in=TICKET_REQUIRED) | ~Q(ticket=""))
+    )
 
 
 class IntentType(models.TextChoices):
@@ -79,6 +105,9 @@ class Intent(models.Model):
     )
     # Filled by the stale-intent job; cleared by any change made through the services.
     stale_since = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    quality_ok = models.GeneratedField(
+        expression=quality_rule(), output_field=models.BooleanField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -90,6 +119,10 @@ class Intent(models.Model):
             models.Index(fields=["status", "modified_at"], name="intent_status_modified"),
             models.Index(fields=["-created_at", "id"], name="intent_created"),
             models.Index(fields=["expires_at"], name="intent_expires"),
+            # Covering indexes for /metrics/summary and /intents/stale (oldest first).
+            models.Index(fields=["status", "code", "quality_ok"], name="intent_quality"),
+            models.Index(fields=["status", "resolved_at", "created_at"], name="intent_resolved"),
+            models.Index(fields=["modified_at", "status"], name="intent_modified"),
         ]
 
     def __str__(self) -> str:
