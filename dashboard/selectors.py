@@ -1,0 +1,438 @@
+"""Dashboard reads: every figure is a SQL aggregate or a bounded slice, never a full load.
+
+Two roll-up models are optional: ``llmgate.DailySpend`` (the midnight roll-up of the usage
+ledger) and ``intents.QualityReport`` (uploaded validator reports). They are looked up
+lazily through the app registry so the dashboard works — and says what is missing — on a
+deployment whose migrations do not have them yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Model,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Concat, TruncHour
+from django.utils import timezone
+
+from apikeys.models import APIKey
+from audit.models import RequestLog
+from intents.models import OPEN_STATUSES, Intent, IntentStatus
+from intents.selectors import intent_list_expiring, intent_list_stale
+from llmgate.models import ZERO, KeyDailyBudget, LLMUsage, UsageStatus
+
+TEAM_LEADS_GROUP = "team leads"
+REFUSED = UsageStatus.REFUSED
+
+
+def optional_model(app_label: str, model_name: str) -> type[Model] | None:
+    """The model class, or None while the app does not define it (yet)."""
+    try:
+        return apps.get_model(app_label, model_name)
+    except LookupError:
+        return None
+
+
+def utc_today() -> date:
+    return timezone.now().astimezone(UTC).date()
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Inclusive UTC date range and an optional owner (intent owner / key owner)."""
+
+    start: date
+    end: date
+    owner: str = ""
+
+    @property
+    def start_dt(self) -> datetime:
+        return day_start(self.start)
+
+    @property
+    def end_dt(self) -> datetime:
+        """Exclusive upper bound: midnight after ``end``."""
+        return day_start(self.end + timedelta(days=1))
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def is_team_lead(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_staff or user.groups.filter(name__iexact=TEAM_LEADS_GROUP).exists())
+
+
+# --- quality reports --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportPoint:
+    created_at: datetime
+    repository: str
+    commit: str
+    total_findings: int
+    annotated: int
+    unannotated: int
+    quality_score: float | None
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _score(value: Any) -> float | None:
+    try:
+        return None if value is None else round(float(value), 2)
+    except (TypeError, ValueError):
+        return None
+
+
+def quality_reports(*, filters: Filters, limit: int = 500) -> list[ReportPoint] | None:
+    """The newest ``limit`` reports in the range, oldest first; None if the model is absent."""
+    model = optional_model("intents", "QualityReport")
+    if model is None:
+        return None
+    field_names = {f.name for f in model._meta.get_fields()}
+    wanted = [
+        name
+        for name in ("created_at", "summary", "metrics", "repository", "commit")
+        if name in field_names
+    ]
+    rows = (
+        model._default_manager.filter(
+            created_at__gte=filters.start_dt, created_at__lt=filters.end_dt
+        )
+        .order_by("-created_at")
+        .values(*wanted)[:limit]
+    )
+    points = []
+    for row in rows:
+        summary = row.get("summary") if isinstance(row.get("summary"), dict) else {}
+        metrics = row.get("metrics") if isinstance(row.get("metrics"), dict) else {}
+        points.append(
+            ReportPoint(
+                created_at=row["created_at"],
+                repository=str(row.get("repository") or ""),
+                commit=str(row.get("commit") or ""),
+                total_findings=_int(summary.get("total_findings")),
+                annotated=_int(summary.get("annotated")),
+                unannotated=_int(summary.get("unannotated")),
+                quality_score=_score(metrics.get("annotation_quality_score")),
+            )
+        )
+    points.reverse()
+    return points
+
+
+# --- intents ----------------------------------------------------------------------------
+
+
+def _intents(filters: Filters, *, dated: bool) -> QuerySet[Intent]:
+    qs = Intent.objects.all()
+    if filters.owner:
+        qs = qs.filter(owner=filters.owner)
+    if dated:
+        qs = qs.filter(created_at__gte=filters.start_dt, created_at__lt=filters.end_dt)
+    return qs
+
+
+def intent_counts(*, filters: Filters, by: str, dated: bool = False, limit: int = 100) -> list:
+    """``[(value, count), ...]`` grouped by ``status``, ``owner`` or ``code``, largest first."""
+    if by not in {"status", "owner", "code"}:
+        raise ValueError(by)
+    rows = (
+        _intents(filters, dated=dated)
+        .order_by()
+        .values_list(by)
+        .annotate(n=Count("pk"))
+        .order_by("-n", by)[:limit]
+    )
+    return [(value, n) for value, n in rows]
+
+
+def intent_status_counts(*, filters: Filters, dated: bool = False) -> dict[str, int]:
+    counts = dict.fromkeys(IntentStatus.values, 0)
+    counts.update(dict(intent_counts(filters=filters, by="status", dated=dated)))
+    return counts
+
+
+def stale_intents(*, filters: Filters, days: int, limit: int = 100) -> list[Intent]:
+    qs = intent_list_stale(days=days)
+    if filters.owner:
+        qs = qs.filter(owner=filters.owner)
+    return list(qs[:limit])
+
+
+def expiring_waivers(*, filters: Filters, within_days: int = 14, limit: int = 100) -> list:
+    qs = intent_list_expiring(within_days=within_days)
+    if filters.owner:
+        qs = qs.filter(owner=filters.owner)
+    return list(qs[:limit])
+
+
+def open_intents_by_status() -> dict[str, int]:
+    rows = (
+        Intent.objects.filter(status__in=OPEN_STATUSES)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    counts = dict.fromkeys(OPEN_STATUSES, 0)
+    counts.update(dict(rows))
+    return counts
+
+
+# --- LLM spend --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    day: date | None
+    agent_id: str
+    model: str
+    calls: int
+    refused: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: Decimal
+
+
+def _usage_sums() -> dict[str, Any]:
+    return {
+        "calls": Count("pk", filter=~Q(status=REFUSED)),
+        "refused": Count("pk", filter=Q(status=REFUSED)),
+        "prompt": Coalesce(Sum("prompt_tokens"), 0),
+        "completion": Coalesce(Sum("completion_tokens"), 0),
+        "cost_sum": Coalesce(Sum("cost"), Value(ZERO), output_field=_money()),
+    }
+
+
+def _money() -> DecimalField:
+    return DecimalField(max_digits=24, decimal_places=10)
+
+
+def spend_rows(*, filters: Filters, group: tuple[str, ...]) -> list[SpendRow]:
+    """Usage grouped by any of ``day``, ``agent_id``, ``model`` over the filter range.
+
+    Days already rolled up into ``DailySpend`` are read from the roll-up; the ledger is only
+    aggregated for the days after the last roll-up (normally: today).
+    """
+    rolled = rolled_until()
+    merged: dict[tuple, list] = {}
+
+    def add(key: tuple, calls: int, refused: int, prompt: int, completion: int, cost: Any):
+        slot = merged.setdefault(key, [0, 0, 0, 0, ZERO])
+        slot[0] += calls or 0
+        slot[1] += refused or 0
+        slot[2] += prompt or 0
+        slot[3] += completion or 0
+        slot[4] += cost or ZERO
+
+    ledger = LLMUsage.objects.filter(day__gte=filters.start, day__lte=filters.end)
+    if rolled is not None:
+        for row in daily_spend_rows(filters=filters, group=group, until=rolled):
+            add(*row)
+        ledger = ledger.filter(day__gt=rolled)
+    if filters.owner:
+        ledger = ledger.filter(api_key__owner=filters.owner)
+    for row in ledger.order_by().values(*group).annotate(**_usage_sums()):
+        add(
+            tuple(row[g] for g in group),
+            row["calls"],
+            row["refused"],
+            row["prompt"],
+            row["completion"],
+            row["cost_sum"],
+        )
+    result = []
+    for key, (calls, refused, prompt, completion, cost) in merged.items():
+        values = dict(zip(group, key, strict=True))
+        result.append(
+            SpendRow(
+                day=values.get("day"),
+                agent_id=values.get("agent_id", ""),
+                model=values.get("model", ""),
+                calls=calls,
+                refused=refused,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                cost=Decimal(cost),
+            )
+        )
+    return result
+
+
+def rolled_until() -> date | None:
+    """The last day present in the ``DailySpend`` roll-up (None without roll-up)."""
+    model = optional_model("llmgate", "DailySpend")
+    if model is None:
+        return None
+    return model._default_manager.aggregate(last=Max("day"))["last"]
+
+
+def daily_spend_rows(*, filters: Filters, group: tuple[str, ...], until: date) -> list[tuple]:
+    """Roll-up rows as ``(key, calls, refused, prompt, completion, cost)`` (see spend_rows)."""
+    model = optional_model("llmgate", "DailySpend")
+    if model is None:
+        return []
+    names = {f.name for f in model._meta.get_fields()}
+    qs = model._default_manager.filter(day__gte=filters.start, day__lte=min(filters.end, until))
+    if filters.owner:
+        qs = qs.filter(api_key__owner=filters.owner)
+    mapping = {"day": "day", "model": "model", "agent_id": "api_key__agent_id"}
+    if "agent_id" in names:
+        mapping["agent_id"] = "agent_id"
+    values = [mapping[g] for g in group]
+    sums = {
+        "calls_sum": Coalesce(Sum("calls"), 0),
+        "refused_sum": Coalesce(Sum("refusals"), 0) if "refusals" in names else Value(0),
+        "cost_sum": Coalesce(Sum("cost"), Value(ZERO), output_field=_money()),
+    }
+    for name in ("prompt_tokens", "completion_tokens"):
+        sums[name + "_sum"] = Coalesce(Sum(name), 0) if name in names else Value(0)
+    if "prompt_tokens" not in names and "tokens" in names:
+        sums["prompt_tokens_sum"] = Coalesce(Sum("tokens"), 0)
+    out = []
+    for row in qs.order_by().values(*values).annotate(**sums):
+        out.append(
+            (
+                tuple(row[v] for v in values),
+                row["calls_sum"],
+                row["refused_sum"],
+                row["prompt_tokens_sum"],
+                row["completion_tokens_sum"],
+                row["cost_sum"],
+            )
+        )
+    return out
+
+
+def keys_near_limit(*, filters: Filters, limit: int = 10) -> list[dict[str, Any]]:
+    """Today's budgets, highest share of the daily limit used (spent + reserved) first."""
+    used = ExpressionWrapper(F("spent") + F("reserved"), output_field=_money())
+    qs = KeyDailyBudget.objects.filter(day=utc_today(), api_key__daily_limit__gt=0)
+    if filters.owner:
+        qs = qs.filter(api_key__owner=filters.owner)
+    rows = (
+        qs.annotate(used=used)
+        .annotate(
+            share=ExpressionWrapper(F("used") / F("api_key__daily_limit"), output_field=_money())
+        )
+        .order_by("-share", "api_key_id")
+        .values(
+            "api_key_id",
+            "api_key__prefix",
+            "api_key__agent_id",
+            "api_key__owner",
+            "api_key__daily_limit",
+            "spent",
+            "reserved",
+            "refusals",
+        )[:limit]
+    )
+    out = []
+    for row in rows:
+        limit_usd = row["api_key__daily_limit"]
+        used_usd = row["spent"] + row["reserved"]
+        out.append(
+            {
+                "key_id": row["api_key_id"],
+                "prefix": f"t4_{row['api_key__prefix']}",
+                "agent_id": row["api_key__agent_id"],
+                "owner": row["api_key__owner"],
+                "daily_limit": limit_usd,
+                "spent": row["spent"],
+                "reserved": row["reserved"],
+                "refusals": row["refusals"],
+                "used_pct": round(float(used_usd / limit_usd * 100), 1) if limit_usd else None,
+            }
+        )
+    return out
+
+
+# --- API activity -----------------------------------------------------------------------
+
+
+def _requests(filters: Filters) -> QuerySet[RequestLog]:
+    qs = RequestLog.objects.filter(time__gte=filters.start_dt, time__lt=filters.end_dt)
+    if filters.owner:
+        prefixes = APIKey.objects.filter(owner=filters.owner).values_list(
+            Concat(Value("t4_"), "prefix")
+        )
+        qs = qs.filter(key_prefix__in=prefixes)
+    return qs
+
+
+def _status_counts() -> dict[str, Any]:
+    return {
+        "n": Count("pk"),
+        "c4xx": Count("pk", filter=Q(status__gte=400, status__lt=500)),
+        "c5xx": Count("pk", filter=Q(status__gte=500)),
+        "c429": Count("pk", filter=Q(status=429)),
+    }
+
+
+def requests_per_hour(*, filters: Filters) -> list[dict[str, Any]]:
+    return list(
+        _requests(filters)
+        .order_by()
+        .annotate(hour=TruncHour("time", tzinfo=UTC))
+        .values("hour")
+        .annotate(**_status_counts(), avg_ms=Avg("duration_ms"))
+        .order_by("hour")
+    )
+
+
+def request_totals(*, filters: Filters) -> dict[str, Any]:
+    totals = _requests(filters).order_by().aggregate(**_status_counts(), avg_ms=Avg("duration_ms"))
+    return {k: (v or 0) for k, v in totals.items()}
+
+
+def slowest_paths(*, filters: Filters, limit: int = 15) -> list[dict[str, Any]]:
+    return list(
+        _requests(filters)
+        .order_by()
+        .values("path")
+        .annotate(n=Count("pk"), avg_ms=Avg("duration_ms"), max_ms=Max("duration_ms"))
+        .order_by("-avg_ms", "path")[:limit]
+    )
+
+
+def llm_totals_by_model_status() -> list[dict[str, Any]]:
+    """All-time calls, tokens and cost per (model, status), for the metrics scrape."""
+    rows = (
+        LLMUsage.objects.order_by()
+        .values("model", "status")
+        .annotate(
+            calls=Count("pk"),
+            prompt_tokens=Coalesce(Sum("prompt_tokens"), 0),
+            completion_tokens=Coalesce(Sum("completion_tokens"), 0),
+            cost=Coalesce(Sum("cost"), Value(ZERO), output_field=_money()),
+        )
+        .order_by("model", "status")
+    )
+    return list(rows)

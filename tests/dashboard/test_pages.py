@@ -1,0 +1,329 @@
+"""Dashboard pages: access control, the figures shown for seeded data, CSV and escaping."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from dashboard.selectors import utc_today
+from llmgate.models import KeyDailyBudget
+
+from .conftest import XSS
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.dashboard.urls")]
+
+PAGES = ["/dashboard/", "/dashboard/overview/", "/dashboard/intents/", "/dashboard/llm/"]
+PAGES.append("/dashboard/api/")
+
+
+def rows_of(response: Any) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_is_sent_to_the_login_page(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/login/?next={url}"
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_a_user_outside_team_leads_is_sent_to_the_login_page(plain_client: Client, url: str):
+    response = plain_client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_team_leads_and_staff_see_every_page(
+    lead_client: Client, staff_client: Client, url: str
+) -> None:
+    assert lead_client.get(url).status_code == 200
+    assert staff_client.get(url).status_code == 200
+
+
+def test_csv_export_is_protected_too(client: Client) -> None:
+    response = client.get("/dashboard/intents/?format=csv&table=by_status")
+    assert response.status_code == 302
+
+
+def test_home_links_every_page(staff_client: Client) -> None:
+    html = staff_client.get("/dashboard/").content.decode()
+    for url in PAGES[1:]:
+        assert f'href="{url}"' in html
+
+
+def test_unknown_csv_table_is_404(staff_client: Client) -> None:
+    assert staff_client.get("/dashboard/intents/?format=csv&table=nope").status_code == 404
+
+
+# --- intents ----------------------------------------------------------------------------
+
+
+def test_intents_page_shows_counts_stale_and_expiring(
+    staff_client: Client, intent_row: Callable[..., Any]
+) -> None:
+    now = timezone.now()
+    for _ in range(3):
+        intent_row(status="planned", owner="@alpha", code="B008")
+    intent_row(status="committed", owner="@beta", code="F821")
+    old = intent_row(
+        status="reserved", owner="@beta", modified_at=now - timedelta(days=45), reason=XSS
+    )
+    soon = intent_row(status="accepted", owner="@alpha", expires_at=now + timedelta(days=3))
+    intent_row(status="accepted", owner="@alpha", expires_at=now + timedelta(days=60))
+    intent_row(status="implemented", owner="@alpha")
+
+    response = staff_client.get("/dashboard/intents/")
+    assert response.status_code == 200
+    ctx = response.context
+    tables = ctx["tables"]
+    by_status = dict(tables["by_status"].rows)
+    assert by_status == {
+        "reserved": 1,
+        "planned": 3,
+        "committed": 1,
+        "accepted": 2,
+        "expired": 0,
+        "implemented": 1,
+    }
+    assert dict(tables["by_owner"].rows) == {"@alpha": 6, "@beta": 2}
+    assert dict(tables["by_code"].rows)["B008"] == 3
+    assert [str(r[0]) for r in tables["stale"].rows] == [old.pk]
+    assert [str(r[0]) for r in tables["expiring"].rows] == [soon.pk]
+
+    html = response.content.decode()
+    # Each stale/expiring row links to its admin page.
+    assert f'href="/admin/intents/intent/{old.pk}/change/"' in html
+    # The hostile reason is text, not markup.
+    assert XSS not in html
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # The chart is inline SVG, and its numbers are in the table beside it.
+    assert "<svg" in html
+    assert "<script" not in html.lower()
+
+
+def test_intents_owner_filter(staff_client: Client, intent_row: Callable[..., Any]) -> None:
+    intent_row(owner="@alpha")
+    intent_row(owner="@beta")
+    intent_row(owner="@beta")
+    response = staff_client.get("/dashboard/intents/", {"owner": "@beta"})
+    assert dict(response.context["tables"]["by_owner"].rows) == {"@beta": 2}
+    assert dict(response.context["tables"]["by_status"].rows)["planned"] == 2
+
+
+def test_intents_date_range_counts_intents_created_in_it(
+    staff_client: Client, intent_row: Callable[..., Any]
+) -> None:
+    now = timezone.now()
+    intent_row(created_at=now - timedelta(days=40))
+    intent_row(created_at=now)
+    today = utc_today()
+    response = staff_client.get(
+        "/dashboard/intents/", {"start": (today - timedelta(days=7)).isoformat()}
+    )
+    assert dict(response.context["tables"]["by_status"].rows)["planned"] == 1
+    assert (
+        dict(staff_client.get("/dashboard/intents/").context["tables"]["by_status"].rows)["planned"]
+        == 2
+    )
+
+
+def test_invalid_filters_fall_back_to_defaults_with_a_message(staff_client: Client) -> None:
+    response = staff_client.get("/dashboard/intents/", {"start": "2025-02-10", "end": "2025-01-01"})
+    assert response.status_code == 200
+    assert "The start date is after the end date." in response.content.decode()
+    response = staff_client.get("/dashboard/llm/", {"start": "not-a-date"})
+    assert response.status_code == 200
+    assert "Enter a valid date." in response.content.decode()
+
+
+def test_intents_csv_quotes_and_neutralises_formulas(
+    staff_client: Client, intent_row: Callable[..., Any]
+) -> None:
+    nasty = 'uses "quotes", commas\nand a newline'
+    a = intent_row(status="reserved", modified_at=timezone.now() - timedelta(days=40), reason=nasty)
+    b = intent_row(
+        status="reserved",
+        modified_at=timezone.now() - timedelta(days=39),
+        reason="=HYPERLINK(1)",
+        owner="@x",
+    )
+    response = staff_client.get("/dashboard/intents/?format=csv&table=stale")
+    assert 'filename="intents-stale.csv"' in response["Content-Disposition"]
+    body = response.content.decode()
+    assert '"uses ""quotes"", commas\nand a newline"' in body
+    rows = rows_of(response)
+    assert rows[0] == [
+        "id",
+        "code",
+        "file",
+        "line",
+        "owner",
+        "ticket",
+        "status",
+        "reason",
+        "modified",
+    ]
+    assert rows[1][0] == a.pk and rows[1][7] == nasty
+    assert rows[2][0] == b.pk and rows[2][7] == "'=HYPERLINK(1)" and rows[2][4] == "'@x"
+
+
+def test_csv_export_keeps_the_filters(staff_client: Client, intent_row: Callable[..., Any]):
+    intent_row(owner="@alpha")
+    intent_row(owner="@beta")
+    html = staff_client.get("/dashboard/intents/", {"owner": "@beta"}).content.decode()
+    assert "?owner=%40beta&amp;format=csv&amp;table=by_owner" in html
+    rows = rows_of(
+        staff_client.get(
+            "/dashboard/intents/", {"owner": "@beta", "format": "csv", "table": "by_owner"}
+        )
+    )
+    assert rows == [["owner", "intents"], ["'@beta", "1"]]
+
+
+# --- LLM spend --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spend_seed(make_key: Callable[..., Any], usage_row: Callable[..., Any]) -> dict[str, Any]:
+    today = utc_today()
+    a = make_key("agent-a", owner="@alpha", daily_limit=Decimal("10.00"))
+    b = make_key("agent-b", owner="@beta", daily_limit=Decimal("1.00"))
+    ka, kb = a.api_key, b.api_key
+    usage_row(ka, day=today, cost=Decimal("1.5"), prompt_tokens=1000, completion_tokens=500)
+    usage_row(ka, day=today, cost=Decimal("0.5"), model="gpt-4o-mini")
+    usage_row(ka, day=today - timedelta(days=2), cost=Decimal("2.0"))
+    usage_row(kb, day=today, cost=Decimal("0.25"))
+    usage_row(kb, day=today, status="refused", cost=Decimal("0"), prompt_tokens=0)
+    usage_row(kb, day=today, status="refused", cost=Decimal("0"), prompt_tokens=0)
+    usage_row(ka, day=today - timedelta(days=45), cost=Decimal("99"))  # outside 30 days
+    KeyDailyBudget.objects.create(api_key=ka, day=today, spent=Decimal("2.0"), calls=2)
+    KeyDailyBudget.objects.create(
+        api_key=kb, day=today, spent=Decimal("0.25"), reserved=Decimal("0.50"), refusals=2
+    )
+    return {"a": ka, "b": kb, "today": today}
+
+
+def test_llm_page_figures(staff_client: Client, spend_seed: dict[str, Any]) -> None:
+    today = spend_seed["today"]
+    response = staff_client.get("/dashboard/llm/")
+    ctx = response.context
+    assert ctx["total_cost"] == Decimal("4.25")
+    assert ctx["total_calls"] == 4
+    assert ctx["total_refused"] == 2
+    tables = ctx["tables"]
+    agent_day = {(r[0], r[1]): r[2:] for r in tables["agent_day"].rows}
+    assert agent_day[(today, "agent-a")] == [2, 0, 1100, 550, Decimal("2.0000")]
+    assert agent_day[(today, "agent-b")] == [1, 2, 100, 150, Decimal("0.2500")]
+    assert agent_day[(today - timedelta(days=2), "agent-a")][4] == Decimal("2.0000")
+    per_model = {r[0]: r[5] for r in tables["per_model"].rows}
+    assert per_model == {"gpt-4o": Decimal("3.7500"), "gpt-4o-mini": Decimal("0.5000")}
+    near = tables["near_limit"].rows
+    assert [r[1] for r in near] == ["agent-b", "agent-a"]  # 75 % used before 20 %
+    assert near[0][6] == 75.0 and near[1][6] == 20.0
+    assert tables["refused"].rows == [[today, "agent-b", 2]]
+    daily = {r[0]: r[1:] for r in tables["daily"].rows}
+    assert len(daily) == 30
+    assert daily[today] == [3, 2, Decimal("2.2500")]
+    html = response.content.decode()
+    assert 'id="fig-cost">4.25<' in html
+    assert "<svg" in html
+
+
+def test_llm_owner_filter_and_csv(staff_client: Client, spend_seed: dict[str, Any]) -> None:
+    response = staff_client.get("/dashboard/llm/", {"owner": "@beta"})
+    assert response.context["total_cost"] == Decimal("0.25")
+    assert [r[1] for r in response.context["tables"]["near_limit"].rows] == ["agent-b"]
+    rows = rows_of(staff_client.get("/dashboard/llm/", {"format": "csv", "table": "per_model"}))
+    assert rows[0] == [
+        "model",
+        "calls",
+        "refused",
+        "prompt tokens",
+        "completion tokens",
+        "cost (USD)",
+    ]
+    assert rows[1] == ["gpt-4o", "3", "2", "1200", "700", "3.7500"]
+
+
+def test_llm_page_query_count_does_not_grow_with_rows(
+    staff_client: Client,
+    spend_seed: dict[str, Any],
+    usage_row: Callable[..., Any],
+    django_assert_max_num_queries: Any,
+) -> None:
+    for _ in range(30):
+        usage_row(spend_seed["a"], day=spend_seed["today"])
+    with django_assert_max_num_queries(12):
+        assert staff_client.get("/dashboard/llm/").status_code == 200
+
+
+# --- API activity -----------------------------------------------------------------------
+
+
+def test_api_activity_figures(staff_client: Client, request_row: Callable[..., Any]) -> None:
+    now = timezone.now().replace(minute=30)
+    for _ in range(5):
+        request_row(time=now, status=200, duration_ms=5)
+    request_row(time=now, status=404, path="/intents/nope", duration_ms=2)
+    request_row(time=now, status=429, duration_ms=1)
+    request_row(time=now - timedelta(hours=1), status=500, path="/llm/chat", duration_ms=900)
+    request_row(time=now - timedelta(days=5), status=500)  # outside the default 2 days
+
+    response = staff_client.get("/dashboard/api/")
+    totals = response.context["totals"]
+    assert (totals["n"], totals["c4xx"], totals["c5xx"], totals["c429"]) == (8, 2, 1, 1)
+    hourly = response.context["tables"]["hourly"].rows
+    assert [r[1:5] for r in hourly] == [[1, 0, 1, 0], [7, 2, 0, 1]]
+    slow = response.context["tables"]["slowest"].rows
+    assert slow[0][:3] == ["/llm/chat", 1, 900.0]
+    html = response.content.decode()
+    assert 'id="fig-429">1<' in html
+    # The request log records the page view above as well.
+    rows = rows_of(staff_client.get("/dashboard/api/?format=csv&table=totals"))
+    assert rows[1][:4] == ["9", "2", "1", "1"]
+
+
+def test_api_activity_owner_filter(
+    staff_client: Client, make_key: Callable[..., Any], request_row: Callable[..., Any]
+) -> None:
+    key = make_key("agent-o", owner="@ops").api_key
+    request_row(key_prefix=key.display_prefix, status=403)
+    request_row(key_prefix="t4_other", status=200)
+    response = staff_client.get("/dashboard/api/", {"owner": "@ops"})
+    assert response.context["totals"]["n"] == 1
+    assert response.context["totals"]["c4xx"] == 1
+
+
+def test_api_activity_escapes_paths(staff_client: Client, request_row: Callable[..., Any]):
+    request_row(path="/x" + XSS)
+    html = staff_client.get("/dashboard/api/").content.decode()
+    assert XSS not in html
+    assert "&lt;script&gt;alert(1)" in html
+
+
+# --- overview ---------------------------------------------------------------------------
+
+
+def test_overview_without_reports_says_so(
+    staff_client: Client, intent_row: Callable[..., Any]
+) -> None:
+    intent_row(status="planned")
+    response = staff_client.get("/dashboard/overview/")
+    html = response.content.decode()
+    assert "No reports uploaded yet." in html
+    assert dict(response.context["tables"]["intent_status"].rows)["planned"] == 1
