@@ -119,12 +119,15 @@ def budget_reserve(
     )
 
 
-@transaction.atomic
 def _reserve(*, api_key_id: int, day: date, estimate: Decimal) -> bool:
     """One conditional UPDATE decides: it adds the estimate only where
     ``round(spent + reserved + estimate) <= the key's daily_limit``, the limit being read in
     the same statement (a limit lowered in the admin applies at once). The day's row is
     created idempotently when the first UPDATE finds none.
+
+    Deliberately not wrapped in a transaction: each statement is atomic on its own, the
+    decision is the single UPDATE, and an explicit BEGIN/COMMIT would only add round trips
+    to every call.
     """
     limit = Subquery(APIKey.objects.filter(pk=api_key_id).values("daily_limit")[:1])
     fits = LessThanOrEqual(_rounded(F("spent") + F("reserved") + _money(estimate)), limit)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import httpx2
 import openai
 from django.conf import settings
 
@@ -51,11 +52,13 @@ def get_client() -> openai.OpenAI:
 
 
 def create_raw(params: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
-    """A non-streaming chat completion: (the upstream body verbatim, its parsed JSON)."""
-    body, extra = _split(params)
-    raw = get_client().chat.completions.with_raw_response.create(**body, extra_body=extra)
-    content = raw.http_response.content
-    return content, raw.http_response.json()
+    """A non-streaming chat completion: (the upstream body verbatim, its parsed JSON).
+
+    The SDK's generic ``post`` with ``cast_to=httpx2.Response`` keeps its auth, retries,
+    timeouts and error mapping but skips building typed models we would not use.
+    """
+    response = get_client().post("/chat/completions", body=params, cast_to=httpx2.Response)
+    return response.content, response.json()
 
 
 def open_stream(params: dict[str, Any]) -> tuple[Any, Any]:

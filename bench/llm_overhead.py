@@ -1,0 +1,161 @@
+"""Latency the LLM gate adds: the official openai client against the fake upstream directly,
+then through T4's /v1/chat/completions, in one run.
+
+    .venv/bin/python bench/llm_overhead.py [--calls 1000] [--workers 2]
+
+T4 runs as a real server (gunicorn, sync workers) on the embedded default — SQLite in a
+temporary var directory, LocMem cache — so every call pays for authentication, the rate
+limit, the request log, the price lookup, the reservation UPDATE and the settlement
+transaction. The upstream is ``llmgate.fake_openai`` in its own process on 127.0.0.1.
+Calls alternate (direct, gate, direct, gate, ...) so drift affects both series alike.
+Target: added p50 <= 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+UPSTREAM_KEY = "sk-bench-upstream"
+TARGET_ADDED_P50_MS = 5.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"process for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer within {timeout} s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    import openai  # the official SDK, as an agent would use it
+
+    var_dir = Path(tempfile.mkdtemp(prefix="t4-llm-bench-"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "T4_RATE_REDIS"}
+    }
+    fake_port, t4_port = free_port(), free_port()
+    fake_url = f"http://127.0.0.1:{fake_port}/v1"
+    t4_url = f"http://127.0.0.1:{t4_port}"
+    env.update(
+        T4_VAR_DIR=str(var_dir),
+        DEBUG="1",
+        T4_ADMIN_TOKEN="bench-admin-token",
+        OPENAI_API_KEY=UPSTREAM_KEY,
+        OPENAI_BASE_URL=fake_url,
+        OPENAI_MAX_RETRIES="0",
+        PYTHONPATH=str(ROOT),
+    )
+    processes: list[subprocess.Popen] = []
+    log = (var_dir / "server.log").open("w")
+    try:
+        fake = subprocess.Popen(
+            [sys.executable, "-m", "llmgate.fake_openai", "--port", str(fake_port),
+             "--api-key", UPSTREAM_KEY, "--no-record"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        processes.append(fake)
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+        secret = subprocess.run(
+            [*manage, "create_api_key", "--agent_id", "bench", "--daily_limit", "1000000",
+             "--rate_per_minute", "1000000", "--scopes", "llm:call"],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        t4 = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "t4site.wsgi:application", "--bind",
+             f"127.0.0.1:{t4_port}", "--workers", str(args.workers), "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+        processes.append(t4)
+        wait_for(fake_url + "/models", fake)
+        wait_for(t4_url + "/health", t4)
+
+        direct = openai.OpenAI(base_url=fake_url, api_key=UPSTREAM_KEY, max_retries=0)
+        gated = openai.OpenAI(base_url=t4_url + "/v1", api_key=secret, max_retries=0)
+        messages = [{"role": "user", "content": "Explain this function in one sentence."}]
+
+        def timed(client: openai.OpenAI) -> float:
+            started = time.perf_counter()
+            completion = client.chat.completions.create(
+                model="gpt-4o-mini", messages=messages, max_tokens=64
+            )
+            elapsed = (time.perf_counter() - started) * 1000
+            assert completion.choices[0].message.content
+            return elapsed
+
+        for _ in range(args.warmup):
+            timed(direct)
+            timed(gated)
+        direct_ms: list[float] = []
+        gated_ms: list[float] = []
+        for _ in range(args.calls):
+            direct_ms.append(timed(direct))
+            gated_ms.append(timed(gated))
+
+        print(f"LLM gate overhead: {args.calls} calls each, gunicorn {args.workers} sync workers, "
+              "SQLite (embedded default), fake upstream on 127.0.0.1")  # fmt: skip
+        print(f"{'':14}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
+        for name, values in (("direct", direct_ms), ("through T4", gated_ms)):
+            print(
+                f"{name:14}{percentile(values, 50):10.2f}{percentile(values, 99):10.2f}"
+                f"{statistics.fmean(values):10.2f}"
+            )
+        added_p50 = percentile(gated_ms, 50) - percentile(direct_ms, 50)
+        added_p99 = percentile(gated_ms, 99) - percentile(direct_ms, 99)
+        print(f"added p50: {added_p50:.2f} ms   added p99: {added_p99:.2f} ms")
+        verdict = "meets" if added_p50 <= TARGET_ADDED_P50_MS else "MISSES"
+        print(f"target added p50 <= {TARGET_ADDED_P50_MS} ms: {verdict}")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
