@@ -152,7 +152,8 @@ def main() -> int:
     ratio = statistics.median(timings["GET /metrics/summary"]) / health_p50
     verdict = "OK" if ratio <= TARGET_RATIO else "OVER TARGET"
     print(
-        f"/metrics/summary p50 = {ratio:.1f}x /health p50 (target <= {TARGET_RATIO:.0f}x): {verdict}"
+        f"/metrics/summary p50 = {ratio:.1f}x /health p50 "
+        f"(target <= {TARGET_RATIO:.0f}x): {verdict}"
     )
     return 0
 
