@@ -135,8 +135,9 @@ def metrics_summary() -> dict[str, Any]:
     Two queries, both answered from covering indexes: counts grouped by (status, code,
     quality_ok) — weights are applied to those few grouped counts — and one average.
     """
+    # COUNT(*), not COUNT(id): the text primary key is not in the covering index.
     grouped = (
-        Intent.objects.values("status", "code", "quality_ok").annotate(n=Count("pk")).order_by()
+        Intent.objects.values("status", "code", "quality_ok").annotate(n=Count("*")).order_by()
     )
     total = 0
     by_status: dict[str, int] = dict.fromkeys(S.values, 0)
