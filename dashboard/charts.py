@@ -112,7 +112,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[Number], *, title: str) ->
     max_value = max(max(numbers), 1e-9)
     plot_w, plot_h = _plot_box()
     slot = plot_w / len(numbers)
-    bar_w = max(1.0, slot * 0.8)
+    bar_w = min(max(1.0, slot * 0.8), 48.0)
     parts = _axis(max_value, title)
     centres = []
     for i, (label, value) in enumerate(zip(labels, numbers, strict=True)):
