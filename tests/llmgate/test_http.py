@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from apikeys.services import IssuedKey
+from llmgate.gate import ChatParams, chat_stream
 from llmgate.models import LLMUsage, UsageStatus
 
 from .helpers import assert_no_reservation, budget_row, last_usage
@@ -314,21 +315,33 @@ def test_v1_cut_stream_settles_at_the_worst_case(
     assert budget_row(llm_key.api_key.pk).spent == row.estimated_cost
 
 
-def test_v1_stream_abandoned_by_the_client_is_settled(
-    fake_openai: Any, llm_key: IssuedKey, api_client: Any
-) -> None:
-    body = {
-        "model": "gpt-4o-mini",
-        "messages": [{"role": "user", "content": "a b c d"}],
-        "stream": True,
-    }
-    response = _v1(api_client, body, llm_key.secret)
-    iterator = iter(response.streaming_content)
-    next(iterator)
-    response.close()  # what the WSGI server does when the client goes away
+def test_v1_stream_abandoned_by_the_client_is_settled(fake_openai: Any, llm_key: IssuedKey) -> None:
+    # The WSGI server closes the response (and so the stream) when the client goes away.
+    params = ChatParams(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "a b c d"}],
+        max_tokens=50,
+        stream=True,
+    )
+    stream = chat_stream(api_key=llm_key.api_key, params=params)
+    next(iter(stream))
+    stream.close()
+    stream.close()  # idempotent: settled once
     row = last_usage(llm_key.api_key.pk)
     assert (row.status, row.cost) == (UsageStatus.ERROR, row.estimated_cost)
     assert "client disconnected" in row.error
+    assert LLMUsage.objects.count() == 1
+    assert_no_reservation(llm_key.api_key.pk)
+
+
+def test_stream_closed_before_the_first_byte_is_settled(
+    fake_openai: Any, llm_key: IssuedKey
+) -> None:
+    params = ChatParams(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], max_tokens=5, stream=True
+    )
+    chat_stream(api_key=llm_key.api_key, params=params).close()
+    assert last_usage(llm_key.api_key.pk).status == UsageStatus.ERROR
     assert_no_reservation(llm_key.api_key.pk)
 
 
