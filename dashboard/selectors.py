@@ -14,12 +14,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
+from django.core.cache import cache
 from django.db.models import (
     Avg,
+    CharField,
     Count,
     DecimalField,
     ExpressionWrapper,
     F,
+    Func,
     Max,
     Model,
     Q,
@@ -27,7 +30,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Concat, TruncHour
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from apikeys.models import APIKey
@@ -37,6 +40,7 @@ from intents.selectors import intent_list_expiring, intent_list_stale
 from llmgate.models import ZERO, KeyDailyBudget, LLMUsage, UsageStatus
 
 TEAM_LEADS_GROUP = "team leads"
+HISTORY_CACHE_SECONDS = 26 * 3600
 REFUSED = UsageStatus.REFUSED
 
 
@@ -396,20 +400,51 @@ def _status_counts() -> dict[str, Any]:
     }
 
 
+class _HourBucket(Func):
+    """The UTC hour of a timestamp as ``YYYY-MM-DD HH`` text.
+
+    Django's ``TruncHour`` runs a Python function per row on SQLite; this stays in SQL on
+    both backends (SQLite stores UTC timestamps as ISO text).
+    """
+
+    output_field = CharField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 13)")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')",
+        )
+
+
 def requests_per_hour(*, filters: Filters) -> list[dict[str, Any]]:
-    return list(
+    rows = (
         _requests(filters)
         .order_by()
-        .annotate(hour=TruncHour("time", tzinfo=UTC))
-        .values("hour")
-        .annotate(**_status_counts(), avg_ms=Avg("duration_ms"))
-        .order_by("hour")
+        .annotate(bucket=_HourBucket("time"))
+        .values("bucket")
+        .annotate(**_status_counts(), ms_sum=Sum("duration_ms"))
+        .order_by("bucket")
     )
+    out = []
+    for row in rows:
+        row["hour"] = datetime.strptime(row.pop("bucket"), "%Y-%m-%d %H").replace(tzinfo=UTC)
+        row["avg_ms"] = row["ms_sum"] / row["n"] if row["n"] else 0.0
+        out.append(row)
+    return out
 
 
-def request_totals(*, filters: Filters) -> dict[str, Any]:
-    totals = _requests(filters).order_by().aggregate(**_status_counts(), avg_ms=Avg("duration_ms"))
-    return {k: (v or 0) for k, v in totals.items()}
+def request_totals(*, hours: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over the hourly rows (no second scan of the request log)."""
+    totals: dict[str, Any] = {"n": 0, "c4xx": 0, "c5xx": 0, "c429": 0, "ms_sum": 0.0}
+    for row in hours:
+        for name in totals:
+            totals[name] += row[name] or 0
+    totals["avg_ms"] = totals["ms_sum"] / totals["n"] if totals["n"] else 0.0
+    return totals
 
 
 def slowest_paths(*, filters: Filters, limit: int = 15) -> list[dict[str, Any]]:
@@ -422,17 +457,47 @@ def slowest_paths(*, filters: Filters, limit: int = 15) -> list[dict[str, Any]]:
     )
 
 
-def llm_totals_by_model_status() -> list[dict[str, Any]]:
-    """All-time calls, tokens and cost per (model, status), for the metrics scrape."""
+def _ledger_totals(qs: QuerySet[LLMUsage]) -> dict[tuple[str, str], list]:
     rows = (
-        LLMUsage.objects.order_by()
-        .values("model", "status")
+        qs.order_by()
+        .values_list("model", "status")
         .annotate(
             calls=Count("pk"),
             prompt_tokens=Coalesce(Sum("prompt_tokens"), 0),
             completion_tokens=Coalesce(Sum("completion_tokens"), 0),
             cost=Coalesce(Sum("cost"), Value(ZERO), output_field=_money()),
         )
-        .order_by("model", "status")
     )
-    return list(rows)
+    return {(model, status): [calls, p, c, cost] for model, status, calls, p, c, cost in rows}
+
+
+def llm_totals_by_model_status(*, today: date | None = None) -> list[dict[str, Any]]:
+    """All-time calls, tokens and cost per (model, status), for the metrics scrape.
+
+    Days before yesterday no longer change, so their totals are computed once per day and
+    kept in the cache (shared by every worker when the cache is Redis); each scrape only
+    aggregates yesterday and today through the ``(day, model)`` index. Yesterday stays live
+    because a call reserved just before midnight settles after it.
+    """
+    boundary = (today or utc_today()) - timedelta(days=1)
+    cache_key = f"dashboard:llm-history:{boundary.isoformat()}"
+    history = cache.get(cache_key)
+    if history is None:
+        history = _ledger_totals(LLMUsage.objects.filter(day__lt=boundary))
+        cache.set(cache_key, history, HISTORY_CACHE_SECONDS)
+    merged = {key: list(values) for key, values in history.items()}
+    for key, values in _ledger_totals(LLMUsage.objects.filter(day__gte=boundary)).items():
+        slot = merged.setdefault(key, [0, 0, 0, ZERO])
+        for i, v in enumerate(values):
+            slot[i] += v
+    return [
+        {
+            "model": model,
+            "status": status,
+            "calls": calls,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "cost": cost,
+        }
+        for (model, status), (calls, prompt, completion, cost) in sorted(merged.items())
+    ]

@@ -269,7 +269,7 @@ def api_activity(request: HttpRequest) -> HttpResponse:
         [p["path"], p["n"], round(p["avg_ms"] or 0, 1), round(p["max_ms"] or 0, 1)]
         for p in sel.slowest_paths(filters=filters)
     ]
-    totals = sel.request_totals(filters=filters)
+    totals = sel.request_totals(hours=hours)
     summary = Table("totals", "Totals", ["requests", "4xx", "5xx", "429", "avg ms"])
     summary.rows = [
         [totals["n"], totals["c4xx"], totals["c5xx"], totals["c429"], round(totals["avg_ms"], 1)]

@@ -169,3 +169,22 @@ def test_multiprocess_mode_merges_every_worker(
     s = scrape(client)
     assert value(s, "t4_http_requests_total", route="<unmatched>", method="GET", status="429") == 5
     assert value(s, "t4_intents_open", status="planned") == 0  # database figures still present
+
+
+def test_llm_history_is_cached_and_recent_days_stay_live(
+    client: Client,
+    make_key: Callable[..., Any],
+    usage_row: Callable[..., Any],
+    django_assert_max_num_queries: Any,
+) -> None:
+    from datetime import timedelta
+
+    key = make_key("agent-h").api_key
+    today = utc_today()
+    usage_row(key, day=today - timedelta(days=10), cost=Decimal("1"))
+    assert value(scrape(client), "t4_llm_calls_total", model="gpt-4o", status="ok") == 1
+    usage_row(key, day=today - timedelta(days=1), cost=Decimal("1"))
+    usage_row(key, day=today, cost=Decimal("1"))
+    s = scrape(client)
+    assert value(s, "t4_llm_calls_total", model="gpt-4o", status="ok") == 3
+    assert value(s, "t4_llm_cost_usd_total", model="gpt-4o", status="ok") == 3.0
