@@ -9,8 +9,13 @@ class LlmgateConfig(AppConfig):
 
     def ready(self) -> None:
         from auditlog.registry import auditlog
+        from django.db.models.signals import post_delete, post_save
 
         from .models import ModelPrice
+        from .selectors import price_cache_clear
+
+        post_save.connect(price_cache_clear, sender=ModelPrice, dispatch_uid="llm_price_save")
+        post_delete.connect(price_cache_clear, sender=ModelPrice, dispatch_uid="llm_price_del")
 
         # Price changes move money: who changed which price, and when, is kept.
         auditlog.register(ModelPrice)

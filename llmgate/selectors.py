@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, FilteredRelation, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -24,23 +26,40 @@ def utc_today() -> date:
     return timezone.now().astimezone(UTC).date()
 
 
+# Prices change rarely and are read on every call: each process keeps a found price for
+# LLM_GATE_PRICE_CACHE_SECONDS (default 5; 0 disables). An admin edit clears this process's
+# copy at once and reaches the other processes within that time. Unpriced models are never
+# cached, so a newly priced model is usable immediately.
+_price_cache: dict[str, tuple[float, Price]] = {}
+
+
+def price_cache_clear(**_signal_kwargs: object) -> None:
+    _price_cache.clear()
+
+
 def price_get(*, model: str) -> Price:
     """The active price of ``model``; refuses an unpriced model naming the priced ones."""
+    ttl = float(getattr(settings, "LLM_GATE_PRICE_CACHE_SECONDS", 5))
+    if ttl > 0:
+        cached = _price_cache.get(model)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
     row = (
         ModelPrice.objects.filter(model=model, active=True)
         .values_list("prompt_per_1k", "completion_per_1k")
         .first()
     )
     if row is None:
-        priced = list(
-            ModelPrice.objects.filter(active=True).order_by("model").values_list("model", flat=True)
-        )
+        priced = price_list()
         listing = ", ".join(priced) or "none"
         raise UnpricedModel(
             f"Model {model!r} has no price in T4 and is refused. Priced models: {listing}.",
             extra={"priced_models": priced},
         )
-    return Price(model=model, prompt_per_1k=row[0], completion_per_1k=row[1])
+    price = Price(model=model, prompt_per_1k=row[0], completion_per_1k=row[1])
+    if ttl > 0:
+        _price_cache[model] = (time.monotonic() + ttl, price)
+    return price
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,14 @@ import pytest
 from apikeys.services import IssuedKey
 from llmgate.fake_openai import FakeConfig, FakeOpenAI
 from llmgate.models import ModelPrice
+from llmgate.selectors import price_cache_clear
 
 FAKE_OPENAI_KEY = "sk-fake-upstream-key"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_price_cache() -> None:
+    price_cache_clear()
 
 
 @pytest.fixture(scope="session")

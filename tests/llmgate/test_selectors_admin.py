@@ -95,3 +95,20 @@ def test_usage_admin_is_read_only_with_totals(
         "/admin/llmgate/keydailybudget/",
     ]:
         assert admin_client.get(path).status_code == 200, path
+
+
+def test_price_cache_serves_and_expires(settings: Any, django_assert_num_queries: Any) -> None:
+    from llmgate.selectors import price_get
+
+    settings.LLM_GATE_PRICE_CACHE_SECONDS = 60
+    first = price_get(model="gpt-4o")
+    with django_assert_num_queries(0):
+        assert price_get(model="gpt-4o") == first
+    # An edit through the ORM (the admin) clears this process's copy at once.
+    price = ModelPrice.objects.get(model="gpt-4o")
+    price.prompt_per_1k = Decimal("0.02")
+    price.save()
+    assert price_get(model="gpt-4o").prompt_per_1k == Decimal("0.02")
+    settings.LLM_GATE_PRICE_CACHE_SECONDS = 0
+    ModelPrice.objects.filter(model="gpt-4o").update(prompt_per_1k=Decimal("0.01"))
+    assert price_get(model="gpt-4o").prompt_per_1k == Decimal("0.01")
