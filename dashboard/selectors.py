@@ -172,7 +172,7 @@ def intent_counts(*, filters: Filters, by: str, dated: bool = False, limit: int 
         _intents(filters, dated=dated)
         .order_by()
         .values_list(by)
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by("-n", by)[:limit]
     )
     return [(value, n) for value, n in rows]
@@ -203,7 +203,7 @@ def open_intents_by_status() -> dict[str, int]:
         Intent.objects.filter(status__in=OPEN_STATUSES)
         .order_by()
         .values_list("status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     counts = dict.fromkeys(OPEN_STATUSES, 0)
     counts.update(dict(rows))

@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 # Spreadsheet applications run a cell that starts with one of these as a formula ("CSV
 # injection"); such text cells are prefixed with a quote so they stay text.
@@ -39,6 +41,23 @@ class Table:
     columns: Sequence[str]
     rows: list[list[Any]] = field(default_factory=list)
     note: str = ""
+
+    @property
+    def body_html(self) -> SafeString:
+        """The ``<tbody>`` rows, built in Python: a template loop costs ~25 us per cell, which
+        dominated the page time for a few hundred rows. Every text goes through ``escape``."""
+        out = []
+        for row in self.rows:
+            out.append("<tr>")
+            for cell in row:
+                text, url, numeric = display_cell(cell)
+                td = '<td class="num">' if numeric else "<td>"
+                if url:
+                    out.append(f'{td}<a href="{escape(url)}">{escape(text)}</a></td>')
+                else:
+                    out.append(f"{td}{escape(text)}</td>")
+            out.append("</tr>\n")
+        return mark_safe("".join(out))  # noqa: S308 - every text and url is escaped above
 
     @property
     def display_rows(self) -> list[list[tuple[str, str, bool]]]:
