@@ -91,7 +91,8 @@ def seed(n: int) -> None:
         Intent.objects.bulk_create(batch)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE intents_intent")
+            # What autovacuum does in production: the visibility map enables index-only scans.
+            cursor.execute("VACUUM ANALYZE intents_intent")
     else:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
