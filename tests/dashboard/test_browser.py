@@ -78,7 +78,7 @@ def test_every_page_in_a_real_browser(
             page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
 
             page.goto(f"{live_server.url}/dashboard/")
-            assert "/admin/login/" in page.url
+            assert "/accounts/login/" in page.url
             page.fill("#id_username", "browser-lead")
             page.fill("#id_password", "browser-pw-4821")
             page.click("input[type=submit]")

@@ -23,7 +23,11 @@ from dashboard.selectors import utc_today
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.dashboard.urls")]
 
 METRICS_MIDDLEWARE = "dashboard.metrics.PrometheusMetricsMiddleware"
-WITH_METRICS = [settings.MIDDLEWARE[0], METRICS_MIDDLEWARE, *settings.MIDDLEWARE[1:]]
+WITH_METRICS = (
+    list(settings.MIDDLEWARE)
+    if METRICS_MIDDLEWARE in settings.MIDDLEWARE
+    else [settings.MIDDLEWARE[0], METRICS_MIDDLEWARE, *settings.MIDDLEWARE[1:]]
+)
 
 
 def scrape(client: Client, **extra: Any) -> dict[tuple[str, tuple], float]:

@@ -37,14 +37,14 @@ def rows_of(response: Any) -> list[list[str]]:
 def test_anonymous_is_sent_to_the_login_page(client: Client, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"] == f"/admin/login/?next={url}"
+    assert response["Location"] == f"/accounts/login/?next={url}"
 
 
 @pytest.mark.parametrize("url", PAGES)
 def test_a_user_outside_team_leads_is_sent_to_the_login_page(plain_client: Client, url: str):
     response = plain_client.get(url)
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=")
+    assert response["Location"].startswith("/accounts/login/?next=")
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -327,3 +327,17 @@ def test_overview_without_reports_says_so(
     html = response.content.decode()
     assert "No reports uploaded yet." in html
     assert dict(response.context["tables"]["intent_status"].rows)["planned"] == 1
+
+
+def test_a_team_lead_without_staff_rights_signs_in_on_the_plain_login_page(db) -> None:
+    from django.contrib.auth.models import Group, User
+
+    lead = User.objects.create_user("plain-lead", password="lead-pw-93817")
+    lead.groups.add(Group.objects.get_or_create(name="team leads")[0])
+    client = Client()
+    response = client.post(
+        "/accounts/login/?next=/dashboard/",
+        {"username": "plain-lead", "password": "lead-pw-93817", "next": "/dashboard/"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    assert client.get("/dashboard/").status_code == 200
