@@ -62,6 +62,9 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--worker-class", default="sync", help="gunicorn worker class (sync, gthread, ...)"
+    )
     args = parser.parse_args()
 
     import openai  # the official SDK, as an agent would use it
@@ -103,7 +106,8 @@ def main() -> None:
         ).stdout.strip()  # fmt: skip
         t4 = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "t4site.wsgi:application", "--bind",
-             f"127.0.0.1:{t4_port}", "--workers", str(args.workers), "--log-level", "warning"],
+             f"127.0.0.1:{t4_port}", "--workers", str(args.workers), "--worker-class",
+             args.worker_class, "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=log, stderr=log,
         )  # fmt: skip
         processes.append(t4)
@@ -132,7 +136,8 @@ def main() -> None:
             direct_ms.append(timed(direct))
             gated_ms.append(timed(gated))
 
-        print(f"LLM gate overhead: {args.calls} calls each, gunicorn {args.workers} sync workers, "
+        print(f"LLM gate overhead: {args.calls} calls each, gunicorn {args.workers} "
+              f"{args.worker_class} workers, "
               "SQLite (embedded default), fake upstream on 127.0.0.1")  # fmt: skip
         print(f"{'':14}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
         for name, values in (("direct", direct_ms), ("through T4", gated_ms)):
