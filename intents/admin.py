@@ -19,7 +19,7 @@ from audit.actor import Actor
 from audit.middleware import client_ip
 from t4site.errors import DomainError
 
-from .models import OPEN_STATUSES, Intent, IntentStatus
+from .models import OPEN_STATUSES, Intent, IntentStatus, QualityReport
 from .services import (
     EDITABLE_FIELDS,
     intent_create,
@@ -289,3 +289,34 @@ class IntentAdmin(admin.ModelAdmin):
                 changes={"expires_at": expires_at},
             ),
         )
+
+
+@admin.register(QualityReport)
+class QualityReportAdmin(admin.ModelAdmin):
+    """Uploaded validator reports: evidence for the trend, read-only."""
+
+    list_display = [
+        "created_at",
+        "repository",
+        "commit",
+        "status",
+        "total_findings",
+        "annotated",
+        "unannotated",
+        "legacy_format",
+        "waived",
+        "quality_issues",
+        "quality_score",
+        "uploaded_by",
+    ]
+    list_filter = ["status", "repository", "created_at"]
+    search_fields = ["repository", "commit"]
+    date_hierarchy = "created_at"
+    list_select_related = ["uploaded_by"]
+    readonly_fields = [f.name for f in QualityReport._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

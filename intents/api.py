@@ -18,6 +18,7 @@ from audit.actor import Actor
 from audit.middleware import client_ip
 from t4site.errors import NotFound
 
+from .reports import report_create
 from .selectors import (
     intent_get,
     intent_list,
@@ -34,6 +35,8 @@ from .serializers import (
     IntentPatchInput,
     MetricsSummaryOutput,
     PageQuery,
+    ReportInput,
+    ReportOutput,
     StaleQuery,
 )
 from .services import intent_create, intent_delete, intent_update
@@ -163,3 +166,18 @@ class MetricsSummaryApi(APIView):
     @extend_schema(responses={200: MetricsSummaryOutput})
     def get(self, request: Request) -> Response:
         return Response(MetricsSummaryOutput(metrics_summary()).data)
+
+
+class ReportCreateApi(APIView):
+    """POST /reports: a validator report (``t4client check --upload``)."""
+
+    required_scope = "reports:write"
+
+    @extend_schema(request=ReportInput, responses={201: ReportOutput})
+    def post(self, request: Request) -> Response:
+        data = ReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report, _ = report_create(
+            api_key=request.user, actor=_key_actor(request), **data.validated_data
+        )
+        return Response(ReportOutput(report).data, status=status.HTTP_201_CREATED)

@@ -131,3 +131,43 @@ class Intent(models.Model):
 
 def is_generic_reason(reason: str | None) -> bool:
     return (reason or "").strip().lower() in GENERIC_REASONS
+
+
+class QualityReport(models.Model):
+    """A validator report (``python -m t4client check --upload``), kept for the trend.
+
+    The headline counts are columns so the dashboards can chart them with plain SQL; the
+    summary and metrics blocks are kept whole as the validator produced them.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        "apikeys.APIKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="quality_reports",
+        editable=False,
+    )
+    repository = models.CharField(max_length=200, blank=True, db_index=True)
+    commit = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=8, help_text="The validator's verdict: pass or fail.")
+    report_timestamp = models.DateTimeField(null=True, blank=True)
+    total_findings = models.PositiveIntegerField()
+    annotated = models.PositiveIntegerField()
+    unannotated = models.PositiveIntegerField()
+    legacy_format = models.PositiveIntegerField()
+    waived = models.PositiveIntegerField()
+    quality_issues = models.PositiveIntegerField()
+    quality_score = models.FloatField(null=True, blank=True)
+    summary = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+    sync_result = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["repository", "created_at"], name="report_repo_time")]
+
+    def __str__(self) -> str:
+        where = f"{self.repository}@{self.commit[:12]}" if self.repository else "report"
+        return f"{where} {self.created_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -145,3 +145,70 @@ class MetricsSummaryOutput(serializers.Serializer):
     quality_score = serializers.FloatField(allow_null=True)
     quality = serializers.DictField()
     avg_time_to_resolve_days = serializers.FloatField(allow_null=True)
+
+
+class ReportSummaryInput(serializers.Serializer):
+    total_findings = serializers.IntegerField(min_value=0)
+    annotated = serializers.IntegerField(min_value=0)
+    unannotated = serializers.IntegerField(min_value=0)
+    legacy_format = serializers.IntegerField(min_value=0)
+    waived = serializers.IntegerField(min_value=0)
+    quality_issues = serializers.IntegerField(min_value=0)
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        value = super().to_internal_value(data)
+        # Extra counters (stale_annotations, files_checked, …) are kept as sent.
+        extras = {k: v for k, v in data.items() if k not in value and isinstance(v, int)}
+        return {**extras, **value}
+
+    def validate(self, attrs: dict) -> dict:
+        parts = ("annotated", "unannotated", "legacy_format", "waived")
+        if attrs["total_findings"] != sum(attrs[name] for name in parts):
+            raise serializers.ValidationError(
+                "total_findings must equal annotated + unannotated + legacy_format + waived."
+            )
+        return attrs
+
+
+class ReportInput(serializers.Serializer):
+    """The validator's JSON report plus upload options.
+
+    Not strict on purpose: the report carries lists (unannotated, quality_issues, …) that
+    the server does not need; only the fields below are read and validated.
+    """
+
+    status = serializers.ChoiceField(choices=["pass", "fail"])
+    timestamp = serializers.CharField(required=False, allow_null=True, max_length=64)
+    summary = ReportSummaryInput()
+    metrics = serializers.DictField(required=False, default=dict)
+    annotations = serializers.ListField(
+        child=serializers.DictField(), required=False, default=list, max_length=50_000
+    )
+    stale_annotations = serializers.ListField(
+        child=serializers.DictField(), required=False, default=list, max_length=50_000
+    )
+    repository = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=200, default=""
+    )
+    commit = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=64, default=""
+    )
+    sync = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict) -> dict:
+        attrs["repository"] = attrs.get("repository") or ""
+        attrs["commit"] = attrs.get("commit") or ""
+        return attrs
+
+
+class ReportOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    repository = serializers.CharField()
+    commit = serializers.CharField()
+    total_findings = serializers.IntegerField()
+    annotated = serializers.IntegerField()
+    unannotated = serializers.IntegerField()
+    quality_score = serializers.FloatField(allow_null=True)
+    sync = serializers.JSONField(source="sync_result", allow_null=True)

@@ -9,6 +9,7 @@ from .api import (
     IntentListCreateApi,
     IntentStaleApi,
     MetricsSummaryApi,
+    ReportCreateApi,
 )
 
 # The fixed paths come before intents/<id>; the ids "stale", "by_file" and "by_owner" are
@@ -20,4 +21,5 @@ urlpatterns = [
     path("intents/by_owner/<path:owner>", IntentByOwnerApi.as_view(), name="intents-by-owner"),
     path("intents/<str:intent_id>", IntentDetailApi.as_view(), name="intent-detail"),
     path("metrics/summary", MetricsSummaryApi.as_view(), name="metrics-summary"),
+    path("reports", ReportCreateApi.as_view(), name="reports"),
 ]
