@@ -1,0 +1,23 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py t4site.wsgi:application`.
+
+Everything can be overridden on the command line or with GUNICORN_CMD_ARGS.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("T4_BIND", "0.0.0.0:8001")
+workers = int(os.environ.get("T4_WORKERS", "4"))
+timeout = 120  # LLM calls through the gate can be slow
+# The request log is the access log (redacted); gunicorn's own would print raw query strings,
+# including a `?admin_token=`, so it stays off.
+accesslog = None
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Drop a dead worker's live Prometheus gauges (multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from dashboard.metrics import mark_process_dead
+
+        mark_process_dead(worker.pid)
