@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
-from .models import KeyDailyBudget, LLMUsage, ModelPrice
+from .models import DailySpend, KeyDailyBudget, LLMUsage, ModelPrice
 from .selectors import usage_totals
 
 
@@ -72,3 +72,14 @@ class KeyDailyBudgetAdmin(ReadOnlyAdmin):
     search_fields = ["api_key__prefix", "api_key__agent_id"]
     date_hierarchy = "day"
     list_select_related = ["api_key"]
+
+
+@admin.register(DailySpend)
+class DailySpendAdmin(ReadOnlyAdmin):
+    """The closed days (written by the midnight job)."""
+
+    list_display = ["day", "agent_id", "model", "calls", "refusals", "errors", "prompt_tokens",
+                    "completion_tokens", "cost", "closed_at"]  # fmt: skip
+    list_filter = ["day", "model", "agent_id"]
+    search_fields = ["agent_id", "model"]
+    date_hierarchy = "day"

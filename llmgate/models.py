@@ -115,3 +115,43 @@ class LLMUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.model} {self.status} {self.cost}"
+
+
+class DailySpend(models.Model):
+    """The midnight roll-up: one row per key, model and closed UTC day.
+
+    Written only by ``llmgate.daily.llm_close_day``, which recomputes a day from the ledger,
+    so re-running it (late, twice, after a missed night) converges on the same figures.
+    Dashboards read these rows instead of scanning the ledger.
+    """
+
+    api_key = models.ForeignKey(
+        "apikeys.APIKey", on_delete=models.PROTECT, related_name="daily_spend"
+    )
+    agent_id = models.CharField(max_length=128)
+    model = models.CharField(max_length=128)
+    day = models.DateField(help_text="UTC day.")
+    calls = models.PositiveIntegerField(default=0, help_text="Calls that reached the provider.")
+    refusals = models.PositiveIntegerField(default=0, help_text="Calls refused by the budget.")
+    errors = models.PositiveIntegerField(default=0, help_text="Calls that failed upstream.")
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=COST_PLACES, default=ZERO)
+    closed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "daily spend"
+        verbose_name_plural = "daily spend"
+        ordering = ["-day", "agent_id", "model"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "model", "day"], name="dailyspend_key_model_day"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["day", "agent_id"], name="dailyspend_day_agent"),
+            models.Index(fields=["day", "model"], name="dailyspend_day_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.agent_id} {self.model}: {self.cost}"
