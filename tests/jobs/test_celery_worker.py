@@ -30,7 +30,7 @@ def worker(tmp_path, monkeypatch):
     db = connection.settings_dict
     queue = f"t4test-{uuid.uuid4().hex}"
     # This process only sends and waits; the tier runs tests eagerly otherwise.
-    monkeypatch.setattr(app.conf, "task_always_eager", False)
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
     env = server_env(
         tmp_path,
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
