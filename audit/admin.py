@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import RequestLog
+from .models import RequestHourly, RequestLog
 
 
 class StatusClassFilter(admin.SimpleListFilter):
@@ -42,6 +42,35 @@ class RequestLogAdmin(admin.ModelAdmin):
     date_hierarchy = "time"
     show_full_result_count = False  # counting millions of rows on every page view is slow
     readonly_fields = [field.name for field in RequestLog._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(RequestHourly)
+class RequestHourlyAdmin(admin.ModelAdmin):
+    """Read-only: rows are derived from the request log by ``audit.rollups``."""
+
+    list_display = [
+        "hour",
+        "method",
+        "path",
+        "status",
+        "count",
+        "total_duration_ms",
+        "max_duration_ms",
+    ]
+    list_filter = [StatusClassFilter, "method", "hour"]
+    search_fields = ["path"]
+    date_hierarchy = "hour"
+    show_full_result_count = False
+    readonly_fields = [field.name for field in RequestHourly._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

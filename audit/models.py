@@ -31,3 +31,44 @@ class RequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status}"
+
+
+ROLLUP_PATH_LENGTH = 512
+
+
+class RequestHourly(models.Model):
+    """The hourly roll-up of the request log: one row per UTC hour, method, path and status.
+
+    Written only by ``audit.rollups.requesthourly_rollup``, which recomputes whole hours from
+    ``RequestLog``, so the dashboard reads a few rows per hour instead of every request.
+    Rows outlive the request log's retention (nothing links them to ``RequestLog``).
+    """
+
+    hour = models.DateTimeField(help_text="Start of the UTC hour.")
+    method = models.CharField(max_length=10)
+    path = models.CharField(
+        max_length=ROLLUP_PATH_LENGTH,
+        help_text=f"Request path, cut at {ROLLUP_PATH_LENGTH} characters.",
+    )
+    status = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField()
+    total_duration_ms = models.FloatField()
+    max_duration_ms = models.FloatField()
+
+    class Meta:
+        verbose_name = "request roll-up (hourly)"
+        verbose_name_plural = "request roll-ups (hourly)"
+        ordering = ["-hour", "path", "method", "status"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "method", "path", "status"], name="requesthourly_unique"
+            )
+        ]
+        indexes = [
+            # The unique index starts with ``hour`` too; this narrower one serves the
+            # dashboard's per-hour sums and ``Max("hour")`` (the roll-up watermark).
+            models.Index(fields=["hour", "status"], name="requesthourly_hour_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.method} {self.path} {self.status}: {self.count}"

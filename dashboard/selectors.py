@@ -16,12 +16,12 @@ from typing import Any
 from django.apps import apps
 from django.core.cache import cache
 from django.db.models import (
-    Avg,
     CharField,
     Count,
     DecimalField,
     ExpressionWrapper,
     F,
+    FloatField,
     Func,
     Max,
     Model,
@@ -30,11 +30,12 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce, Concat, Substr
 from django.utils import timezone
 
 from apikeys.models import APIKey
-from audit.models import RequestLog
+from audit.models import ROLLUP_PATH_LENGTH, RequestHourly, RequestLog
+from audit.rollups import requesthourly_rolled_until
 from intents.models import OPEN_STATUSES, Intent, IntentStatus
 from intents.selectors import intent_list_expiring, intent_list_stale
 from llmgate.models import ZERO, KeyDailyBudget, LLMUsage, UsageStatus
@@ -379,10 +380,48 @@ def keys_near_limit(*, filters: Filters, limit: int = 10) -> list[dict[str, Any]
 
 
 # --- API activity -----------------------------------------------------------------------
+#
+# Completed hours come from the hourly roll-up ``audit.RequestHourly``; only the requests
+# after the latest rolled hour (normally the current hour) are aggregated from the log, so a
+# page reads a few rows per hour whatever the size of the log. The roll-up has no key
+# dimension: with an ``owner`` filter the log itself is aggregated (through its
+# ``key_prefix`` index), which only covers the retention period.
 
 
-def _requests(filters: Filters) -> QuerySet[RequestLog]:
-    qs = RequestLog.objects.filter(time__gte=filters.start_dt, time__lt=filters.end_dt)
+@dataclass(frozen=True)
+class RequestWindow:
+    """Which part of ``[filters.start_dt, filters.end_dt)`` comes from where.
+
+    ``rolled_end``: hours before it are read from ``RequestHourly`` (None: none are);
+    ``live_start``: log rows from here to ``filters.end_dt`` are aggregated live.
+    """
+
+    filters: Filters
+    rolled_end: datetime | None
+    live_start: datetime
+
+    @property
+    def has_rolled(self) -> bool:
+        return self.rolled_end is not None and self.rolled_end > self.filters.start_dt
+
+    @property
+    def has_live(self) -> bool:
+        return self.live_start < self.filters.end_dt
+
+
+def request_window(*, filters: Filters) -> RequestWindow:
+    if filters.owner:
+        return RequestWindow(filters=filters, rolled_end=None, live_start=filters.start_dt)
+    rolled_until = requesthourly_rolled_until()
+    if rolled_until is None or rolled_until <= filters.start_dt:
+        return RequestWindow(filters=filters, rolled_end=None, live_start=filters.start_dt)
+    rolled_end = min(rolled_until, filters.end_dt)
+    return RequestWindow(filters=filters, rolled_end=rolled_end, live_start=rolled_end)
+
+
+def _requests(window: RequestWindow) -> QuerySet[RequestLog]:
+    filters = window.filters
+    qs = RequestLog.objects.filter(time__gte=window.live_start, time__lt=filters.end_dt)
     if filters.owner:
         prefixes = APIKey.objects.filter(owner=filters.owner).values_list(
             Concat(Value("t4_"), "prefix")
@@ -391,12 +430,27 @@ def _requests(filters: Filters) -> QuerySet[RequestLog]:
     return qs
 
 
+def _rolled(window: RequestWindow) -> QuerySet[RequestHourly]:
+    return RequestHourly.objects.filter(
+        hour__gte=window.filters.start_dt, hour__lt=window.rolled_end
+    )
+
+
 def _status_counts() -> dict[str, Any]:
     return {
         "n": Count("pk"),
         "c4xx": Count("pk", filter=Q(status__gte=400, status__lt=500)),
         "c5xx": Count("pk", filter=Q(status__gte=500)),
         "c429": Count("pk", filter=Q(status=429)),
+    }
+
+
+def _rolled_status_counts() -> dict[str, Any]:
+    return {
+        "n": Coalesce(Sum("count"), 0),
+        "c4xx": Coalesce(Sum("count", filter=Q(status__gte=400, status__lt=500)), 0),
+        "c5xx": Coalesce(Sum("count", filter=Q(status__gte=500)), 0),
+        "c429": Coalesce(Sum("count", filter=Q(status=429)), 0),
     }
 
 
@@ -420,18 +474,43 @@ class _HourBucket(Func):
         )
 
 
-def requests_per_hour(*, filters: Filters) -> list[dict[str, Any]]:
-    rows = (
-        _requests(filters)
-        .order_by()
-        .annotate(bucket=_HourBucket("time"))
-        .values("bucket")
-        .annotate(**_status_counts(), ms_sum=Sum("duration_ms"))
-        .order_by("bucket")
-    )
+_HOUR_FIGURES = ("n", "c4xx", "c5xx", "c429", "ms_sum")
+
+
+def requests_per_hour(
+    *, filters: Filters, window: RequestWindow | None = None
+) -> list[dict[str, Any]]:
+    """One row per UTC hour with requests: ``hour, n, c4xx, c5xx, c429, ms_sum, avg_ms``."""
+    window = window or request_window(filters=filters)
+    merged: dict[datetime, dict[str, Any]] = {}
+
+    def add(hour: datetime, row: dict[str, Any]) -> None:
+        slot = merged.setdefault(hour, dict.fromkeys(_HOUR_FIGURES, 0))
+        for name in _HOUR_FIGURES:
+            slot[name] += row[name] or 0
+
+    if window.has_rolled:
+        rolled = (
+            _rolled(window)
+            .order_by()
+            .values("hour")
+            .annotate(**_rolled_status_counts(), ms_sum=Sum("total_duration_ms"))
+        )
+        for row in rolled:
+            add(row["hour"].astimezone(UTC), row)
+    if window.has_live:
+        live = (
+            _requests(window)
+            .order_by()
+            .annotate(bucket=_HourBucket("time"))
+            .values("bucket")
+            .annotate(**_status_counts(), ms_sum=Sum("duration_ms"))
+        )
+        for row in live:
+            add(datetime.strptime(row["bucket"], "%Y-%m-%d %H").replace(tzinfo=UTC), row)
     out = []
-    for row in rows:
-        row["hour"] = datetime.strptime(row.pop("bucket"), "%Y-%m-%d %H").replace(tzinfo=UTC)
+    for hour in sorted(merged):
+        row = {"hour": hour, **merged[hour]}
         row["avg_ms"] = row["ms_sum"] / row["n"] if row["n"] else 0.0
         out.append(row)
     return out
@@ -447,14 +526,64 @@ def request_totals(*, hours: list[dict[str, Any]]) -> dict[str, Any]:
     return totals
 
 
-def slowest_paths(*, filters: Filters, limit: int = 15) -> list[dict[str, Any]]:
-    return list(
-        _requests(filters)
-        .order_by()
-        .values("path")
-        .annotate(n=Count("pk"), avg_ms=Avg("duration_ms"), max_ms=Max("duration_ms"))
-        .order_by("-avg_ms", "path")[:limit]
-    )
+def slowest_paths(
+    *, filters: Filters, window: RequestWindow | None = None, limit: int = 15
+) -> list[dict[str, Any]]:
+    """Paths by mean duration, slowest first: ``path, n, avg_ms, max_ms``.
+
+    Exact over roll-up plus live rows without reading every rolled path: a path without
+    live requests keeps its rolled mean, so the answer is among the rolled top
+    ``limit + len(live paths)`` plus the live paths (whose rolled figures are fetched).
+    """
+    window = window or request_window(filters=filters)
+    merged: dict[str, list[float]] = {}
+
+    def add(path: str, n: int, total: float, slowest: float) -> None:
+        slot = merged.setdefault(path, [0, 0.0, 0.0])
+        slot[0] += n or 0
+        slot[1] += total or 0.0
+        slot[2] = max(slot[2], slowest or 0.0)
+
+    live_paths: list[str] = []
+    if window.has_live:
+        live = (
+            _requests(window)
+            .order_by()
+            .annotate(short_path=Substr("path", 1, ROLLUP_PATH_LENGTH))
+            .values_list("short_path")
+            .annotate(Count("pk"), Sum("duration_ms"), Max("duration_ms"))
+        )
+        for path, n, total, slowest in live:
+            add(path, n, total, slowest)
+            live_paths.append(path)
+    if window.has_rolled:
+        per_path = (
+            _rolled(window)
+            .order_by()
+            .values("path")
+            .annotate(
+                n=Sum("count"),
+                total=Sum("total_duration_ms"),
+                slowest=Max("max_duration_ms"),
+            )
+            .values_list("path", "n", "total", "slowest")
+        )
+        mean = ExpressionWrapper(F("total") / Cast(F("n"), FloatField()), output_field=FloatField())
+        rows = list(
+            per_path.annotate(mean=mean).order_by("-mean", "path")[: limit + len(live_paths)]
+        )
+        seen = {row[0] for row in rows}
+        wanted = [p for p in live_paths if p not in seen]
+        for start in range(0, len(wanted), 500):
+            rows.extend(per_path.filter(path__in=wanted[start : start + 500]))
+        for path, n, total, slowest, *_ in rows:
+            add(path, n, total, slowest)
+    out = [
+        {"path": path, "n": n, "avg_ms": total / n if n else 0.0, "max_ms": slowest}
+        for path, (n, total, slowest) in merged.items()
+    ]
+    out.sort(key=lambda row: (-row["avg_ms"], row["path"]))
+    return out[:limit]
 
 
 def _ledger_totals(qs: QuerySet[LLMUsage]) -> dict[tuple[str, str], list]:

@@ -250,7 +250,8 @@ def api_activity(request: HttpRequest) -> HttpResponse:
         "Requests per hour (UTC)",
         ["hour", "requests", "4xx", "5xx", "429", "avg ms"],
     )
-    hours = sel.requests_per_hour(filters=filters)
+    window = sel.request_window(filters=filters)
+    hours = sel.requests_per_hour(filters=filters, window=window)
     hourly.rows = [
         [
             h["hour"],
@@ -267,7 +268,7 @@ def api_activity(request: HttpRequest) -> HttpResponse:
     )
     slow.rows = [
         [p["path"], p["n"], round(p["avg_ms"] or 0, 1), round(p["max_ms"] or 0, 1)]
-        for p in sel.slowest_paths(filters=filters)
+        for p in sel.slowest_paths(filters=filters, window=window)
     ]
     totals = sel.request_totals(hours=hours)
     summary = Table("totals", "Totals", ["requests", "4xx", "5xx", "429", "avg ms"])
@@ -279,6 +280,7 @@ def api_activity(request: HttpRequest) -> HttpResponse:
         "form": form,
         "filters": filters,
         "totals": totals,
+        "rolled_end": window.rolled_end if window.has_rolled else None,
         "hourly_chart": bar_chart(labels, [h["n"] for h in hours], title="Requests per hour"),
         "error_chart": line_chart(
             labels,
