@@ -69,6 +69,7 @@ def test_beat_schedule_is_created_by_migration():
         "intents.tasks.expire_waivers": "0",
         "intents.tasks.flag_stale_intents": "1",
         "audit.tasks.prune_request_logs": "2",
+        "audit.tasks.rollup_request_logs": "*",  # hourly
     }
     zones = {str(zone) for zone in PeriodicTask.objects.values_list("crontab__timezone", flat=True)}
     assert zones == {"UTC"}
