@@ -52,6 +52,8 @@ class RollupResult:
     rows: int = 0
     requests: int = 0
     caught_up: bool = True
+    # (rows written, requests counted) per rolled hour, for callers that merge several runs.
+    per_hour: dict[datetime, tuple[int, int]] = field(default_factory=dict)
 
 
 def hour_floor(moment: datetime) -> datetime:
@@ -115,8 +117,9 @@ def requesthourly_rollup(
     """Roll every completed hour before ``until`` (default: now) that is not rolled yet.
 
     ``until`` is cut to the start of its hour and never later than the current hour, so an
-    incomplete hour is never rolled. At most ``max_hours`` hours with log rows are rolled;
-    ``caught_up`` is False when more remain before ``until``.
+    incomplete hour is never rolled. At most ``max_hours`` new hours with log rows are
+    rolled (plus the latest rolled hour again while it is recent); ``caught_up`` is False
+    when more remain before ``until``.
     """
     now_hour = hour_floor(timezone.now())
     end = min(hour_floor(until), now_hour) if until is not None else now_hour
@@ -129,13 +132,19 @@ def requesthourly_rollup(
     else:
         since = last + HOUR
     result = RollupResult()
+    new_hours = 0
     hour = _first_hour_with_rows(since, end)
     while hour is not None:
-        if len(result.hours) >= max_hours:
-            result.caught_up = False
-            break
+        if last is None or hour > last:
+            # Only hours not rolled before count against the budget, so a run always
+            # progresses even when it also re-rolls the latest hour.
+            if new_hours >= max_hours:
+                result.caught_up = False
+                break
+            new_hours += 1
         rows, requests = _roll_hour(hour)
         result.hours.append(hour)
+        result.per_hour[hour] = (rows, requests)
         result.rows += rows
         result.requests += requests
         hour = _first_hour_with_rows(hour + HOUR, end)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
-from audit.rollups import MAX_HOURS_PER_RUN, RollupResult, requesthourly_rollup
+from audit.rollups import MAX_HOURS_PER_RUN, requesthourly_rollup
 
 
 class Command(BaseCommand):
@@ -35,20 +35,22 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         until = _parse_until(options["until"])  # type: ignore[arg-type]
-        total = RollupResult()
+        per_hour: dict[datetime, tuple[int, int]] = {}
         while True:
-            batch = requesthourly_rollup(until=until, max_hours=options["max_hours"])  # type: ignore[arg-type]
-            total.hours += batch.hours
-            total.rows += batch.rows
-            total.requests += batch.requests
-            total.caught_up = batch.caught_up
-            if batch.caught_up or options["once"] or not batch.hours:
+            batch = requesthourly_rollup(
+                until=until,
+                max_hours=options["max_hours"],  # type: ignore[arg-type]
+            )
+            per_hour.update(batch.per_hour)  # an hour rolled again counts once
+            if batch.caught_up or options["once"]:
                 break
-        span = f" ({total.hours[0]:%Y-%m-%d %H}h .. {total.hours[-1]:%Y-%m-%d %H}h)"
+        hours = sorted(per_hour)
+        rows = sum(r for r, _ in per_hour.values())
+        requests = sum(n for _, n in per_hour.values())
+        span = f" ({hours[0]:%Y-%m-%d %H}h .. {hours[-1]:%Y-%m-%d %H}h)" if hours else ""
         self.stdout.write(
-            f"rollup_request_logs: rolled {len(total.hours)} hour(s)"
-            f"{span if total.hours else ''}, {total.requests} request(s) into "
-            f"{total.rows} row(s){'' if total.caught_up else '; more hours remain'}"
+            f"rollup_request_logs: rolled {len(hours)} hour(s){span}, {requests} request(s) "
+            f"into {rows} row(s){'' if batch.caught_up else '; more hours remain'}"
         )
 
 
@@ -59,7 +61,5 @@ def _parse_until(value: str | None) -> datetime | None:
     if parsed is None:
         raise CommandError(f"--until: not an ISO date-time: {value!r}")
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
