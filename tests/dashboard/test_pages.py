@@ -13,7 +13,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dashboard.selectors import utc_today
+from audit.models import RequestLog
+from audit.rollups import HOUR, hour_floor, requesthourly_rollup
+from dashboard.selectors import Filters, slowest_paths, utc_today
 from llmgate.models import KeyDailyBudget
 
 from .conftest import XSS
@@ -307,6 +309,116 @@ def test_api_activity_owner_filter(
     response = staff_client.get("/dashboard/api/", {"owner": "@ops"})
     assert response.context["totals"]["n"] == 1
     assert response.context["totals"]["c4xx"] == 1
+
+
+def _rolled_and_live(request_row: Callable[..., Any]) -> dict[str, Any]:
+    """Two completed hours rolled into RequestHourly, then more requests in the current hour.
+
+    After the roll-up the raw rows of the completed hours are deleted, so any figure that
+    still counts them can only have come from the roll-up.
+    """
+    now_hour = hour_floor(timezone.now())
+    h2, h1 = now_hour - 2 * HOUR, now_hour - HOUR
+    minute = timedelta(minutes=10)
+    for _ in range(3):
+        request_row(time=h2 + minute, path="/intents", status=200, duration_ms=4.0)
+    request_row(time=h2 + minute, path="/llm/chat", status=500, duration_ms=800.0)
+    request_row(time=h1 + minute, path="/intents", status=429, duration_ms=1.0)
+    request_row(time=h1 + minute, path="/intents/T4-1", status=404, duration_ms=2.0)
+    request_row(time=h1 + minute, path="/llm/chat", status=200, duration_ms=600.0)
+    assert requesthourly_rollup(until=now_hour).hours == [h2, h1]
+    RequestLog.objects.all().delete()
+    # Current hour (live): the log only.
+    request_row(
+        time=now_hour + timedelta(seconds=1), path="/llm/chat", status=200, duration_ms=100.0
+    )
+    request_row(time=now_hour + timedelta(seconds=2), path="/whoami", status=403, duration_ms=3.0)
+    return {"h2": h2, "h1": h1, "now_hour": now_hour}
+
+
+def test_api_activity_adds_rolled_hours_and_the_live_hour(
+    staff_client: Client, request_row: Callable[..., Any]
+) -> None:
+    seed = _rolled_and_live(request_row)
+    response = staff_client.get("/dashboard/api/")
+    totals = response.context["totals"]
+    assert (totals["n"], totals["c4xx"], totals["c5xx"], totals["c429"]) == (9, 3, 1, 1)
+    assert totals["ms_sum"] == 12.0 + 800 + 1 + 2 + 600 + 100 + 3
+    hourly = response.context["tables"]["hourly"].rows
+    assert hourly == [
+        [seed["h2"], 4, 0, 1, 0, 203.0],
+        [seed["h1"], 3, 2, 0, 1, 201.0],
+        [seed["now_hour"], 2, 1, 0, 0, 51.5],
+    ]
+    slow = response.context["tables"]["slowest"].rows
+    # /llm/chat merges rolled (800, 600) and live (100) requests: mean 500, max 800.
+    assert slow[0] == ["/llm/chat", 3, 500.0, 800.0]
+    assert {r[0]: r[1:] for r in slow[1:]} == {
+        "/intents": [4, 3.2, 4.0],
+        "/whoami": [1, 3.0, 3.0],
+        "/intents/T4-1": [1, 2.0, 2.0],
+    }
+    assert response.context["rolled_end"] == seed["now_hour"]
+    assert "come from the hourly roll-up" in response.content.decode()
+    # The page view above is logged in the live hour and shows up in the next one.
+    rows = rows_of(staff_client.get("/dashboard/api/?format=csv&table=totals"))
+    assert rows[1][:4] == ["10", "3", "1", "1"]
+
+
+def test_api_activity_date_range_before_the_rolled_hours_reads_nothing_live(
+    staff_client: Client, request_row: Callable[..., Any]
+) -> None:
+    _rolled_and_live(request_row)
+    old = (utc_today() - timedelta(days=10)).isoformat()
+    response = staff_client.get("/dashboard/api/", {"start": old, "end": old})
+    assert response.context["totals"]["n"] == 0
+    assert response.context["tables"]["hourly"].rows == []
+
+
+def test_slowest_paths_stay_exact_when_live_requests_lower_a_rolled_mean(
+    request_row: Callable[..., Any],
+) -> None:
+    now_hour = hour_floor(timezone.now())
+    done = now_hour - HOUR
+    for path, ms in [("/a", 100.0), ("/b", 90.0), ("/c", 80.0), ("/d", 70.0)]:
+        request_row(time=done, path=path, duration_ms=ms)
+    requesthourly_rollup(until=now_hour)
+    for _ in range(3):  # /a's mean falls to (100 + 3 * 10) / 4 = 32.5
+        request_row(time=now_hour + timedelta(seconds=5), path="/a", duration_ms=10.0)
+    today = utc_today()
+    filters = Filters(start=today - timedelta(days=1), end=today)
+    top = slowest_paths(filters=filters, limit=2)
+    assert [(p["path"], p["n"], p["avg_ms"], p["max_ms"]) for p in top] == [
+        ("/b", 1, 90.0, 90.0),
+        ("/c", 1, 80.0, 80.0),
+    ]
+    everything = slowest_paths(filters=filters, limit=10)
+    assert [p["path"] for p in everything] == ["/b", "/c", "/d", "/a"]
+    assert everything[-1]["avg_ms"] == 32.5 and everything[-1]["max_ms"] == 100.0
+
+
+def test_api_activity_owner_filter_reads_the_log_even_when_rolled(
+    staff_client: Client, make_key: Callable[..., Any], request_row: Callable[..., Any]
+) -> None:
+    key = make_key("agent-o", owner="@ops").api_key
+    now_hour = hour_floor(timezone.now())
+    request_row(time=now_hour - HOUR, key_prefix=key.display_prefix, status=500)
+    request_row(time=now_hour - HOUR, key_prefix="t4_other", status=200)
+    requesthourly_rollup(until=now_hour)
+    request_row(key_prefix=key.display_prefix, status=200)
+    response = staff_client.get("/dashboard/api/", {"owner": "@ops"})
+    assert (response.context["totals"]["n"], response.context["totals"]["c5xx"]) == (2, 1)
+    assert "the request log itself is aggregated" in response.content.decode()
+
+
+def test_api_activity_query_count_does_not_grow_with_rows(
+    staff_client: Client, request_row: Callable[..., Any], django_assert_max_num_queries: Any
+) -> None:
+    _rolled_and_live(request_row)
+    for _ in range(30):
+        request_row(path="/many")
+    with django_assert_max_num_queries(10):
+        assert staff_client.get("/dashboard/api/").status_code == 200
 
 
 def test_api_activity_escapes_paths(staff_client: Client, request_row: Callable[..., Any]):
