@@ -603,12 +603,21 @@ def _ledger_totals(qs: QuerySet[LLMUsage]) -> dict[tuple[str, str], list]:
 def llm_totals_by_model_status(*, today: date | None = None) -> list[dict[str, Any]]:
     """All-time calls, tokens and cost per (model, status), for the metrics scrape.
 
-    Days before yesterday no longer change, so their totals are computed once per day and
-    kept in the cache (shared by every worker when the cache is Redis); each scrape only
-    aggregates yesterday and today through the ``(day, model)`` index. Yesterday stays live
-    because a call reserved just before midnight settles after it.
+    Closed days no longer change, so their totals are computed once per boundary and kept
+    in the cache (shared by every worker when the cache is Redis); each scrape aggregates
+    only the open days through the ``(day, model)`` index: today alone once the midnight job
+    has closed yesterday into ``DailySpend``, else yesterday and today (a call reserved just
+    before midnight settles after it). The closed days are read from the ledger, not from
+    ``DailySpend``: the roll-up has no per-status tokens and cost, and a counter that moved
+    between labels when its day is closed would go backwards.
     """
-    boundary = (today or utc_today()) - timedelta(days=1)
+    today = today or utc_today()
+    closed = rolled_until()
+    boundary = (
+        today
+        if closed is not None and closed >= today - timedelta(days=1)
+        else (today - timedelta(days=1))
+    )
     cache_key = f"dashboard:llm-history:{boundary.isoformat()}"
     history = cache.get(cache_key)
     if history is None:

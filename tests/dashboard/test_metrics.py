@@ -192,3 +192,40 @@ def test_llm_history_is_cached_and_recent_days_stay_live(
     s = scrape(client)
     assert value(s, "t4_llm_calls_total", model="gpt-4o", status="ok") == 3
     assert value(s, "t4_llm_cost_usd_total", model="gpt-4o", status="ok") == 3.0
+
+
+def test_llm_totals_once_yesterday_is_closed_only_today_is_aggregated_live(
+    client: Client, make_key: Callable[..., Any], usage_row: Callable[..., Any]
+) -> None:
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from llmgate.daily import llm_close_day
+
+    key = make_key("agent-c").api_key
+    today = utc_today()
+    usage_row(key, day=today - timedelta(days=3), cost=Decimal("1"))
+    usage_row(key, day=today - timedelta(days=1), cost=Decimal("2"))
+    usage_row(key, day=today - timedelta(days=1), status="error", cost=Decimal("0.5"))
+    usage_row(key, day=today, cost=Decimal("4"))
+    llm_close_day()
+    with CaptureQueriesContext(connection) as queries:
+        s = scrape(client)
+    assert value(s, "t4_llm_calls_total", model="gpt-4o", status="ok") == 3
+    assert value(s, "t4_llm_calls_total", model="gpt-4o", status="error") == 1
+    # Per-status tokens and cost stay exact for closed days (read from the ledger once).
+    assert value(s, "t4_llm_cost_usd_total", model="gpt-4o", status="ok") == 7.0
+    assert value(s, "t4_llm_cost_usd_total", model="gpt-4o", status="error") == 0.5
+    assert value(s, "t4_llm_tokens_total", model="gpt-4o", status="error", kind="prompt") == 100
+    ledger = [q["sql"] for q in queries.captured_queries if "llmgate_llmusage" in q["sql"]]
+    assert len(ledger) == 2  # history (cached from now on) and today
+    usage_row(key, day=today, cost=Decimal("8"))
+    with CaptureQueriesContext(connection) as queries:
+        s = scrape(client)
+    assert value(s, "t4_llm_cost_usd_total", model="gpt-4o", status="ok") == 15.0
+    ledger = [q["sql"] for q in queries.captured_queries if "llmgate_llmusage" in q["sql"]]
+    assert len(ledger) == 1  # history from the cache; only today from the ledger
+    assert today.isoformat() in ledger[0]
+    assert (today - timedelta(days=1)).isoformat() not in ledger[0]

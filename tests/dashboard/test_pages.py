@@ -262,6 +262,35 @@ def test_llm_owner_filter_and_csv(staff_client: Client, spend_seed: dict[str, An
     assert rows[1] == ["gpt-4o", "3", "2", "1200", "700", "3.7500"]
 
 
+def test_llm_page_reads_closed_days_from_daily_spend(
+    staff_client: Client, spend_seed: dict[str, Any]
+) -> None:
+    """After the midnight job, days before today come from DailySpend: deleting their ledger
+    rows changes nothing; today's rows are still aggregated live."""
+    from llmgate.daily import llm_close_day
+    from llmgate.models import LLMUsage
+
+    today = spend_seed["today"]
+    before = staff_client.get("/dashboard/llm/").context
+    figures = {name: before["tables"][name].rows for name in ("agent_day", "per_model", "daily")}
+    assert llm_close_day().days[-1] == today - timedelta(days=1)
+    LLMUsage.objects.filter(day__lt=today).delete()
+
+    after = staff_client.get("/dashboard/llm/")
+    ctx = after.context
+    # The latest roll-up row is the last closed day *with usage* (yesterday had none).
+    assert ctx["rolled_until"] == today - timedelta(days=2)
+    assert (ctx["total_cost"], ctx["total_calls"], ctx["total_refused"]) == (
+        Decimal("4.25"),
+        4,
+        2,
+    )
+    assert {name: ctx["tables"][name].rows for name in figures} == figures
+    assert "come from the daily roll-up" in after.content.decode()
+    owner = staff_client.get("/dashboard/llm/", {"owner": "@alpha"}).context
+    assert owner["total_cost"] == Decimal("4.00")  # 2.00 rolled + 2.00 today
+
+
 def test_llm_page_query_count_does_not_grow_with_rows(
     staff_client: Client,
     spend_seed: dict[str, Any],
