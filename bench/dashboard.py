@@ -6,15 +6,18 @@ Usage::
     .venv/bin/python bench/dashboard.py        # throwaway SQLite file in a temp dir
 
 Seeding uses single ``INSERT ... SELECT`` statements over a recursive CTE (no Python loop per
-row). When ``llmgate.DailySpend`` exists, every day before today is rolled up into it with
-one grouped ``INSERT ... SELECT``, which is what the midnight job leaves behind; the ledger
-then only has to be aggregated for today. Pages are rendered through ``django.test.Client``
+row). Then the scheduled roll-ups run as they would in production: the midnight job
+(``llmgate.daily.llm_close_day``) closes every day before today into ``DailySpend`` and the
+hourly job (``audit.rollups.requesthourly_rollup``) rolls every completed hour of the request
+log into ``RequestHourly``; pages then aggregate only today's ledger rows and the current
+hour's request-log rows live. Pages are rendered through ``django.test.Client``
 with a logged-in staff user (whole Django stack, request log included), round-robin in one
 run so machine noise hits every page alike. Target: each page's median within 30x of
 /health's median.
 
 Env: BENCH_USAGE (default 1000000), BENCH_INTENTS (100000), BENCH_REQUESTS (200000),
-BENCH_KEYS (200), BENCH_DAYS (60), BENCH_ROUNDS (15).
+BENCH_KEYS (200), BENCH_DAYS (60), BENCH_ROUNDS (15), BENCH_LAYOUT (chronological |
+interleaved: how the usage rows of one day are placed in the table, see ``LAYOUT``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200000"))
 N_KEYS = int(os.environ.get("BENCH_KEYS", "200"))
 N_DAYS = int(os.environ.get("BENCH_DAYS", "60"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+# "chronological": usage rows are inserted oldest day first, as the gate appends them in
+# production, so one day's rows sit together in the table. "interleaved": consecutive rows
+# belong to different days (every day's rows spread over the whole table), a worst case for
+# the live aggregation of today that a real, append-only ledger never has.
+LAYOUT = os.environ.get("BENCH_LAYOUT", "chronological")
+ORDER_BY = {"chronological": " ORDER BY n %% %s DESC, n", "interleaved": ""}
+ORDER_ARGS = {"chronological": [N_DAYS], "interleaved": []}
 TARGET_RATIO = 30.0
 PAGES = [
     ("/health", "/health"),
@@ -45,6 +55,7 @@ PAGES = [
     ("llm", "/dashboard/llm/"),
     ("llm ?owner", "/dashboard/llm/?owner=%40team-7"),
     ("api", "/dashboard/api/"),
+    ("api ?owner", "/dashboard/api/?owner=%40team-7"),
     ("llm csv", "/dashboard/llm/?format=csv&table=agent_day"),
     ("/metrics", "/metrics"),
 ]
@@ -105,8 +116,9 @@ def seed() -> None:
                     100 + n %% 900, 20 + n %% 400, 0.05, (n %% 1000) / 10000.0, 300,
                     0, '', 'bench-' || n, ''
                 FROM seq
-                """,
-                [N_USAGE - 1, first_key, N_KEYS, N_KEYS, N_DAYS, N_DAYS],
+                """  # noqa: S608 - constants only
+                + ORDER_BY[LAYOUT],
+                [N_USAGE - 1, first_key, N_KEYS, N_KEYS, N_DAYS, N_DAYS, *ORDER_ARGS[LAYOUT]],
             )
 
     def intents() -> None:
@@ -149,51 +161,62 @@ def seed() -> None:
                 [N_REQUESTS - 1, N_KEYS, N_KEYS],
             )
 
-    _timed(f"{N_USAGE:,} usage rows over {N_DAYS} days", usage)
+    _timed(f"{N_USAGE:,} usage rows over {N_DAYS} days ({LAYOUT})", usage)
     _timed(f"{N_INTENTS:,} intents", intents)
     _timed(f"{N_REQUESTS:,} request-log rows over 3 days", requests)
-    rollup = rollup_statement()
-    if rollup:
-        _timed("roll-up of every day before today", lambda: connection.cursor().execute(rollup))
+    close_days()
+    rollup_requests()
     reports = quality_report_seed()
     if reports:
         _timed("90 quality reports", reports)
     _timed("ANALYZE", lambda: connection.cursor().execute("ANALYZE"))
 
 
-def rollup_statement() -> str:
-    """One grouped INSERT filling DailySpend for every day before today (None without it)."""
-    from dashboard.selectors import optional_model
-
-    model = optional_model("llmgate", "DailySpend")
-    if model is None:
+def close_days() -> None:
+    """The midnight job: every day before today into DailySpend (skipped without it)."""
+    try:
+        from llmgate.daily import llm_close_day
+        from llmgate.models import DailySpend
+    except ImportError:
         print("  (llmgate.DailySpend is not defined: pages aggregate the ledger)")
-        return ""
-    names = {f.column for f in model._meta.concrete_fields}
-    columns = {
-        "api_key_id": "api_key_id",
-        "model": "model",
-        "day": "day",
-        "calls": "SUM(status <> 'refused')",
-        "refusals": "SUM(status = 'refused')",
-        "prompt_tokens": "SUM(prompt_tokens)",
-        "completion_tokens": "SUM(completion_tokens)",
-        "tokens": "SUM(prompt_tokens + completion_tokens)",
-        "cost": "SUM(cost)",
-        "agent_id": "MAX(agent_id)",
-        "created_at": "datetime('now')",
-        "updated_at": "datetime('now')",
-        "rolled_at": "datetime('now')",
-    }
-    chosen = [c for c in columns if c in names]
-    missing = [f.column for f in model._meta.concrete_fields if f.column not in chosen]
-    missing = [c for c in missing if c != "id"]
-    if missing:
-        print(f"  (DailySpend columns not seeded: {missing}; defaults must cover them)")
-    return (
-        f"INSERT INTO {model._meta.db_table} ({', '.join(chosen)}) "  # noqa: S608
-        f"SELECT {', '.join(columns[c] for c in chosen)} FROM llmgate_llmusage "
-        "WHERE day < date('now') GROUP BY api_key_id, model, day"
+        return
+    holder = {}
+    _timed("close_day: every day before today", lambda: holder.update(r=llm_close_day()))
+    result = holder["r"]
+    print(
+        f"    {len(result.days)} day(s) closed into {DailySpend.objects.count():,} DailySpend "
+        f"row(s); cost {result.cost:.2f} USD"
+    )
+
+
+def rollup_requests() -> None:
+    """The hourly job, caught up over the seeded hours, then one ordinary hourly run."""
+    from audit.models import RequestHourly, RequestLog
+    from audit.rollups import requesthourly_rolled_until, requesthourly_rollup
+
+    totals = {"hours": 0, "requests": 0}
+
+    def catch_up() -> None:
+        while True:
+            result = requesthourly_rollup()
+            totals["hours"] += len(result.hours)
+            totals["requests"] += result.requests
+            if result.caught_up:
+                break
+
+    _timed("request roll-up: every completed hour", catch_up)
+    rolled_until = requesthourly_rolled_until()
+    live = RequestLog.objects.filter(time__gte=rolled_until).count() if rolled_until else 0
+    print(
+        f"    {totals['hours']} hour(s), {totals['requests']:,} request(s) into "
+        f"{RequestHourly.objects.count():,} RequestHourly row(s); rolled until "
+        f"{rolled_until:%Y-%m-%d %H:%M} UTC, {live:,} request(s) after it stay live"
+    )
+    started = time.perf_counter()
+    again = requesthourly_rollup()
+    print(
+        f"  {'hourly run when up to date (re-rolls the last hour)':<44} "
+        f"{(time.perf_counter() - started) * 1000:7.1f} ms ({again.requests:,} requests)"
     )
 
 
@@ -223,6 +246,15 @@ def quality_report_seed():  # type: ignore[no-untyped-def]
                     "unannotated": 400 - 2 * i,
                 },
                 "metrics": {"annotation_quality_score": 60 + i / 3},
+                # Headline columns (when the model has them) repeat the summary figures.
+                "status": "fail",
+                "total_findings": total,
+                "annotated": total - 400 + 2 * i,
+                "unannotated": 400 - 2 * i,
+                "legacy_format": 0,
+                "waived": 0,
+                "quality_issues": 0,
+                "quality_score": 60 + i / 3,
                 "repository": "bench/repo",
                 "commit": f"{i:040x}",
             }

@@ -240,13 +240,54 @@ def _money() -> DecimalField:
     return DecimalField(max_digits=24, decimal_places=10)
 
 
-def spend_rows(*, filters: Filters, group: tuple[str, ...]) -> list[SpendRow]:
+_LIVE_GROUP = ("day", "agent_id", "model")
+
+
+@dataclass(frozen=True)
+class SpendSource:
+    """Where a page's spend figures come from, computed once per page.
+
+    ``rolled``: the last day in ``DailySpend`` (None: nothing rolled up);
+    ``live``: the ledger after that day (normally today), aggregated once by day, agent and
+    model as ``(key, calls, refused, prompt, completion, cost)`` so every table of the page
+    reduces the same rows instead of scanning the ledger again.
+    """
+
+    rolled: date | None
+    live: list[tuple]
+
+
+def spend_source(*, filters: Filters) -> SpendSource:
+    rolled = rolled_until()
+    # One lower bound, not ``day >= start AND day > rolled``: given both, SQLite may range
+    # the index on the first one only and then filter a month of rows by the second.
+    first = filters.start if rolled is None else max(filters.start, rolled + timedelta(days=1))
+    ledger = LLMUsage.objects.filter(day__gte=first, day__lte=filters.end)
+    if filters.owner:
+        ledger = ledger.filter(api_key__owner=filters.owner)
+    live = [
+        (
+            tuple(row[g] for g in _LIVE_GROUP),
+            row["calls"],
+            row["refused"],
+            row["prompt"],
+            row["completion"],
+            row["cost_sum"],
+        )
+        for row in ledger.order_by().values(*_LIVE_GROUP).annotate(**_usage_sums())
+    ]
+    return SpendSource(rolled=rolled, live=live)
+
+
+def spend_rows(
+    *, filters: Filters, group: tuple[str, ...], source: SpendSource | None = None
+) -> list[SpendRow]:
     """Usage grouped by any of ``day``, ``agent_id``, ``model`` over the filter range.
 
     Days already rolled up into ``DailySpend`` are read from the roll-up; the ledger is only
     aggregated for the days after the last roll-up (normally: today).
     """
-    rolled = rolled_until()
+    source = source or spend_source(filters=filters)
     merged: dict[tuple, list] = {}
 
     def add(key: tuple, calls: int, refused: int, prompt: int, completion: int, cost: Any):
@@ -257,22 +298,12 @@ def spend_rows(*, filters: Filters, group: tuple[str, ...]) -> list[SpendRow]:
         slot[3] += completion or 0
         slot[4] += cost or ZERO
 
-    ledger = LLMUsage.objects.filter(day__gte=filters.start, day__lte=filters.end)
-    if rolled is not None:
-        for row in daily_spend_rows(filters=filters, group=group, until=rolled):
+    if source.rolled is not None:
+        for row in daily_spend_rows(filters=filters, group=group, until=source.rolled):
             add(*row)
-        ledger = ledger.filter(day__gt=rolled)
-    if filters.owner:
-        ledger = ledger.filter(api_key__owner=filters.owner)
-    for row in ledger.order_by().values(*group).annotate(**_usage_sums()):
-        add(
-            tuple(row[g] for g in group),
-            row["calls"],
-            row["refused"],
-            row["prompt"],
-            row["completion"],
-            row["cost_sum"],
-        )
+    positions = [_LIVE_GROUP.index(g) for g in group]
+    for key, *figures in source.live:
+        add(tuple(key[i] for i in positions), *figures)
     result = []
     for key, (calls, refused, prompt, completion, cost) in merged.items():
         values = dict(zip(group, key, strict=True))

@@ -177,7 +177,8 @@ def llm_spend(request: HttpRequest) -> HttpResponse:
         return [row.calls, row.refused, row.prompt_tokens, row.completion_tokens, cost]
 
     per_agent_day = Table("agent_day", "Per agent per day", ["day", "agent", *money_cols])
-    rows = sel.spend_rows(filters=filters, group=("day", "agent_id"))
+    source = sel.spend_source(filters=filters)  # one ledger scan for every table
+    rows = sel.spend_rows(filters=filters, group=("day", "agent_id"), source=source)
     rows.sort(key=lambda r: (r.day, r.agent_id))
     per_agent_day.rows = [[r.day, r.agent_id, *cells(r)] for r in rows]
 
@@ -197,7 +198,7 @@ def llm_spend(request: HttpRequest) -> HttpResponse:
     ]
 
     per_model = Table("per_model", "Per model", ["model", *money_cols])
-    models = sel.spend_rows(filters=filters, group=("model",))
+    models = sel.spend_rows(filters=filters, group=("model",), source=source)
     models.sort(key=lambda r: (-r.cost, r.model))
     per_model.rows = [[r.model, *cells(r)] for r in models]
 
@@ -229,7 +230,7 @@ def llm_spend(request: HttpRequest) -> HttpResponse:
         "total_cost": total_cost.quantize(sel.Decimal("0.01")),
         "total_calls": sum(r.calls for r in rows),
         "total_refused": sum(r.refused for r in rows),
-        "rolled_until": sel.rolled_until(),
+        "rolled_until": source.rolled,
         "rollup_available": sel.optional_model("llmgate", "DailySpend") is not None,
         "cost_chart": bar_chart(
             [f"{d:%m-%d}" for d in per_day], [v[2] for v in per_day.values()], title="Cost per day"
