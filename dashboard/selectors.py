@@ -8,7 +8,7 @@ deployment whose migrations do not have them yet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -419,17 +419,40 @@ def keys_near_limit(*, filters: Filters, limit: int = 10) -> list[dict[str, Any]
 # ``key_prefix`` index), which only covers the retention period.
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestWindow:
     """Which part of ``[filters.start_dt, filters.end_dt)`` comes from where.
 
     ``rolled_end``: hours before it are read from ``RequestHourly`` (None: none are);
-    ``live_start``: log rows from here to ``filters.end_dt`` are aggregated live.
+    ``live_start``: log rows from here to ``filters.end_dt`` are aggregated live, once per
+    page (``live_rows``), by hour, path and status; each table reduces those rows.
     """
 
     filters: Filters
     rolled_end: datetime | None
     live_start: datetime
+    _live: list[tuple] | None = field(default=None, repr=False, compare=False)
+
+    def live_rows(self) -> list[tuple]:
+        """``(hour, path, status, count, total_ms, max_ms)`` for the live part."""
+        if self._live is None:
+            self._live = []
+            if self.has_live:
+                rows = (
+                    _requests(self)
+                    .order_by()
+                    .annotate(
+                        bucket=_HourBucket("time"),
+                        short_path=Substr("path", 1, ROLLUP_PATH_LENGTH),
+                    )
+                    .values_list("bucket", "short_path", "status")
+                    .annotate(Count("pk"), Sum("duration_ms"), Max("duration_ms"))
+                )
+                self._live = [
+                    (datetime.strptime(b, "%Y-%m-%d %H").replace(tzinfo=UTC), *rest)
+                    for b, *rest in rows
+                ]
+        return self._live
 
     @property
     def has_rolled(self) -> bool:
@@ -465,15 +488,6 @@ def _rolled(window: RequestWindow) -> QuerySet[RequestHourly]:
     return RequestHourly.objects.filter(
         hour__gte=window.filters.start_dt, hour__lt=window.rolled_end
     )
-
-
-def _status_counts() -> dict[str, Any]:
-    return {
-        "n": Count("pk"),
-        "c4xx": Count("pk", filter=Q(status__gte=400, status__lt=500)),
-        "c5xx": Count("pk", filter=Q(status__gte=500)),
-        "c429": Count("pk", filter=Q(status=429)),
-    }
 
 
 def _rolled_status_counts() -> dict[str, Any]:
@@ -529,16 +543,17 @@ def requests_per_hour(
         )
         for row in rolled:
             add(row["hour"].astimezone(UTC), row)
-    if window.has_live:
-        live = (
-            _requests(window)
-            .order_by()
-            .annotate(bucket=_HourBucket("time"))
-            .values("bucket")
-            .annotate(**_status_counts(), ms_sum=Sum("duration_ms"))
+    for hour, _path, status, n, total, _slowest in window.live_rows():
+        add(
+            hour,
+            {
+                "n": n,
+                "c4xx": n if 400 <= status < 500 else 0,
+                "c5xx": n if status >= 500 else 0,
+                "c429": n if status == 429 else 0,
+                "ms_sum": total,
+            },
         )
-        for row in live:
-            add(datetime.strptime(row["bucket"], "%Y-%m-%d %H").replace(tzinfo=UTC), row)
     out = []
     for hour in sorted(merged):
         row = {"hour": hour, **merged[hour]}
@@ -575,18 +590,9 @@ def slowest_paths(
         slot[1] += total or 0.0
         slot[2] = max(slot[2], slowest or 0.0)
 
-    live_paths: list[str] = []
-    if window.has_live:
-        live = (
-            _requests(window)
-            .order_by()
-            .annotate(short_path=Substr("path", 1, ROLLUP_PATH_LENGTH))
-            .values_list("short_path")
-            .annotate(Count("pk"), Sum("duration_ms"), Max("duration_ms"))
-        )
-        for path, n, total, slowest in live:
-            add(path, n, total, slowest)
-            live_paths.append(path)
+    for _hour, path, _status, n, total, slowest in window.live_rows():
+        add(path, n, total, slowest)
+    live_paths = list(merged)
     if window.has_rolled:
         per_path = (
             _rolled(window)
