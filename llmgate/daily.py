@@ -52,8 +52,11 @@ def _days_to_close(today: date) -> list[date]:
 def _close_one(day: date, *, actor: Actor) -> tuple[int, Decimal, int]:
     totals = (
         LLMUsage.objects.filter(day=day)
-        .values("api_key_id", "agent_id", "model")
+        .values("api_key_id", "model")
         .annotate(
+            # The agent comes from the key; if the key's agent_id changed during the day the
+            # row takes one of them rather than splitting the (key, model, day) total.
+            agent=Max("agent_id"),
             calls=Count("id", filter=~Q(status=UsageStatus.REFUSED)),
             refusals=Count("id", filter=Q(status=UsageStatus.REFUSED)),
             errors=Count("id", filter=Q(status=UsageStatus.ERROR)),
@@ -67,7 +70,7 @@ def _close_one(day: date, *, actor: Actor) -> tuple[int, Decimal, int]:
     rows = [
         DailySpend(
             api_key_id=t["api_key_id"],
-            agent_id=t["agent_id"],
+            agent_id=t["agent"],
             model=t["model"],
             day=day,
             calls=t["calls"],

@@ -109,3 +109,16 @@ def test_task_and_command(keys):
         out = StringIO()
         call_command("close_day", "--date", "2026-03-01", stdout=out)
     assert out.getvalue().startswith("close_day: closed 1 day(s) (2026-03-01): 1 row(s)")
+
+
+def test_an_agent_rename_mid_day_does_not_split_the_row(keys):
+    a, _ = keys
+    usage(a, D1)
+    LLMUsage.objects.create(
+        api_key=a, agent_id="agent-a-renamed", model="gpt-4o-mini", day=D1, status="ok",
+        cost=Decimal("0.5"), request_id=uuid.uuid4().hex,
+    )  # fmt: skip
+    with time_machine.travel("2026-03-02 00:00:30+00:00", tick=False):
+        assert llm_close_day(day=D1).rows == 1
+    row = DailySpend.objects.get(day=D1)
+    assert row.calls == 2 and row.cost == Decimal("0.51")
