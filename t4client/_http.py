@@ -8,42 +8,26 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.parse
-from typing import Any
+
+from t4client.errors import T4APIError, T4APIUnavailable, T4ConfigError, T4Error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_API = "http://127.0.0.1:8001"
 DEFAULT_TIMEOUT = 15.0
 
-
-class T4Error(RuntimeError):
-    """Base class of every t4client error (a RuntimeError, as the seed's examples expect)."""
-
-
-class T4ConfigError(T4Error):
-    """Missing or invalid client configuration (for example no API key)."""
-
-
-class T4APIError(T4Error):
-    """The T4 API answered with an error status."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error: str = "",
-        detail: str = "",
-        url: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.detail = detail
-        self.url = url
-
-
-class T4APIUnavailable(T4APIError):
-    """The T4 API could not be reached or failed (5xx); never to be read as "no data"."""
+__all__ = [
+    "T4APIError",
+    "T4APIUnavailable",
+    "T4ConfigError",
+    "T4Error",
+    "api_base",
+    "api_key",
+    "build_url",
+    "request_json",
+]
 
 
 def api_base() -> str:
@@ -61,6 +45,8 @@ def build_url(path: str, params: dict[str, Any] | None = None) -> str:
     base = api_base()
     url = path if path.startswith(("http://", "https://")) else base + "/" + path.lstrip("/")
     if params:
+        import urllib.parse
+
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
         url += ("&" if "?" in url else "?") + query
     return url

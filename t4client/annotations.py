@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 UNIFIED_TAG = "T4-ISSUE"
 LEGACY_TAGS = ("T4-UNUSED-IMPORT", "T4-LINT-ISSUE")
@@ -31,6 +33,7 @@ GENERIC_REASONS = frozenset(
 WEIGHTS = {"F821": 3, "F401": 3, "B904": 2, "B008": 2, "RUF006": 2}
 
 _DECODER = json.JSONDecoder()
+_SPLIT_RE = re.compile(r"[,\s]+")
 
 
 def weight(code: str) -> int:
@@ -40,7 +43,9 @@ def weight(code: str) -> int:
 def split_codes(value: Any) -> list[str]:
     """``"F401,F821"``, ``"F401 F821"`` or ``["F401", "F821"]`` → ``["F401", "F821"]``."""
     if isinstance(value, str):
-        parts = re.split(r"[,\s]+", value)
+        if value.isalnum():  # one code, nothing to split (the common case)
+            return [value.upper()]
+        parts = _SPLIT_RE.split(value)
     elif isinstance(value, list):
         parts = [str(v) for v in value if isinstance(v, str | int)]
     else:
@@ -48,15 +53,58 @@ def split_codes(value: Any) -> list[str]:
     return [p.strip().upper() for p in parts if p.strip()]
 
 
-@dataclass
 class Annotation:
-    tag: str  # T4-ISSUE or a legacy tag
-    line: int
-    column: int  # character offset of the ``#`` that starts the tag
-    text: str  # everything from the tag to the end of the line
-    data: dict[str, Any] | None = None
-    parse_error: str | None = None  # malformed JSON / not an object / missing JSON
-    codes: list[str] = field(default_factory=list)  # empty: unknown (covers any code)
+    """One T4 annotation on one physical line (a plain class: ``dataclasses`` is slow to load).
+
+    ``tag``: T4-ISSUE or a legacy tag; ``column``: character offset of the ``#`` that starts
+    the tag; ``text``: everything from the tag to the end of the line; ``parse_error``:
+    malformed JSON / not an object / missing JSON; ``codes``: empty means unknown (the
+    annotation then covers any code).
+    """
+
+    __slots__ = ("codes", "column", "data", "line", "parse_error", "tag", "text")
+
+    def __init__(
+        self,
+        tag: str,
+        line: int,
+        column: int,
+        text: str,
+        data: dict[str, Any] | None = None,
+        parse_error: str | None = None,
+        codes: list[str] | None = None,
+    ) -> None:
+        self.tag = tag
+        self.line = line
+        self.column = column
+        self.text = text
+        self.data = data
+        self.parse_error = parse_error
+        self.codes = [] if codes is None else codes
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.tag,
+            self.line,
+            self.column,
+            self.text,
+            self.data,
+            self.parse_error,
+            self.codes,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={value!r}" for name, value in zip(_FIELDS, self._key(), strict=True)
+        )
+        return f"Annotation({fields})"
 
     @property
     def legacy(self) -> bool:
@@ -71,6 +119,9 @@ class Annotation:
 
     def covers(self, code: str) -> bool:
         return not self.codes or code in self.codes
+
+
+_FIELDS = ("tag", "line", "column", "text", "data", "parse_error", "codes")
 
 
 def parse_line(text: str, lineno: int) -> list[Annotation]:
@@ -108,7 +159,12 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
                 pos = end
                 continue
         brace = text.find("{", rest_start)
-        nxt = TAG_RE.search(text, rest_start)
+        # A tag has no "{", so one that starts before the brace also ends before it.
+        nxt = (
+            TAG_RE.search(text, rest_start, brace)
+            if brace >= 0
+            else TAG_RE.search(text, rest_start)
+        )
         if brace < 0 or (nxt is not None and nxt.start() < brace):
             ann.parse_error = "no JSON object after the tag"
             if tag == "T4-LINT-ISSUE":

@@ -11,11 +11,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from t4client import __version__, _http
+from t4client import __version__, _http, _launch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -31,8 +33,11 @@ def _dump(data: Any) -> str:
 
 
 def _dump_compact(data: Any) -> str:
-    # One line, no indent: the C encoder is several times faster on large reports.
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    # One line, no indent: the C encoder is several times faster on large reports. A report
+    # is a tree (no cycles), so the encoder's cycle bookkeeping is skipped.
+    return json.JSONEncoder(
+        ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False
+    ).encode(data)
 
 
 def _error_report(code: str, detail: str) -> dict[str, Any]:
@@ -60,7 +65,6 @@ def _emit_error(args: argparse.Namespace, exc: Exception) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from t4client.upload import describe_upload_error, upload_report
     from t4client.validator import format_summary, run_check
 
     try:
@@ -80,11 +84,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     except _http.T4Error as exc:
         return _emit_error(args, exc)
+    text = _dump_compact(report) if (args.report or args.json_output) else ""
     if args.report:
-        Path(args.report).write_text(_dump_compact(report) + "\n", encoding="utf-8")
-    print(_dump_compact(report) if args.json_output else format_summary(report))
+        with open(args.report, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    print(text if args.json_output else format_summary(report))
     rc = EXIT_FAIL if (args.strict and report["status"] == "fail") else EXIT_OK
     if args.upload:
+        from t4client.upload import describe_upload_error, upload_report
+
         try:
             answer = upload_report(report, key=key, sync=args.sync)
         except _http.T4Error as exc:
@@ -132,6 +140,8 @@ def cmd_pre_pr(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from t4client import migrate
 
     root = Path(args.root).resolve() if args.root else None
@@ -184,8 +194,38 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 # --- parser ------------------------------------------------------------------------------
 
 
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns`` without importing shutil (and bz2, lzma…)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's default formatter; only the terminal width is found without shutil."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        formatter_class=_Formatter,
         prog="python -m t4client",
         description="T4 agent/CI toolkit. Exit codes: 0 ok, 1 check failed, 2 error.",
     )
@@ -199,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser(
         "check",
+        formatter_class=_Formatter,
         help="validate inline T4 annotations against ruff's findings",
         description="Run ruff, match each finding to the T4 annotation on its line and print "
         "the report. Exit: 0 done (pass, or fail without --strict), 1 fail with --strict, "
@@ -236,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pre = sub.add_parser(
         "pre-pr",
+        formatter_class=_Formatter,
         help="fail unless every finding in FILES has a registered intent",
         description="Exit: 0 every finding covered, 1 intents missing (reserved placeholders "
         "are registered unless --no-auto-create), 2 error (ruff, API down, no key).",
@@ -252,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mig = sub.add_parser(
         "migrate",
+        formatter_class=_Formatter,
         help="convert legacy annotations to TODO[T4-ISSUE] (with backups/revert)",
         description="Exit: 0 done, 1 some lines skipped or files left unchanged (reported), "
         "2 error.",
@@ -284,3 +327,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return EXIT_ERROR
+    finally:
+        _launch.discard()  # a head start nobody claimed (python -m t4client check)

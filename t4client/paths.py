@@ -5,40 +5,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from t4client._http import T4Error
+from t4client import _launch
+from t4client.errors import PathError
 
-
-class PathError(T4Error):
-    def __init__(self, message: str, *, code: str = "bad_path") -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = ["PathError", "find_root", "relpath", "resolve_paths"]
 
 
 def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     """The nearest ancestor holding ``.git`` (the governed repository), else the start dir."""
-    here = Path(start or os.getcwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return here
+    return Path(_launch.find_root(os.fspath(start) if start else None))
 
 
 def resolve_paths(paths: list[str], root: Path) -> list[Path]:
     """Absolute, existing paths inside ``root``; anything else raises ``PathError``."""
-    resolved = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.is_absolute():
-            p = Path(os.getcwd()) / p
-        if not p.exists():
-            raise PathError(f"path does not exist: {raw}", code="path_not_found")
-        real = p.resolve()
-        if real != root and root not in real.parents:
-            raise PathError(
-                f"path lies outside the repository {root}: {raw}", code="path_outside_repository"
-            )
-        resolved.append(real)
-    return resolved
+    resolved, problem = _launch.resolve_targets(paths, os.fspath(root))
+    if problem is not None:
+        code, message = problem
+        raise PathError(message, code=code)
+    return [Path(p) for p in resolved]
 
 
 def relpath(path: str | os.PathLike[str], root: Path) -> str:

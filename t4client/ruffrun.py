@@ -3,6 +3,9 @@
 Ruff is found, in order: the ``T4_RUFF`` environment variable (a command line, for tests and
 unusual installs; if it names a program that does not exist, ruff counts as missing), ``ruff``
 on ``PATH``, the ``ruff`` script beside the running interpreter, then ``python -m ruff``.
+
+Ruff is asked for JSON Lines with ``--unfixable ALL`` (see ``t4client._launch``): the same
+findings, fields and ``noqa_row`` as ``--output-format json``, in half the bytes.
 """
 
 from __future__ import annotations
@@ -10,65 +13,68 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shlex
-import shutil
-import subprocess
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from operator import itemgetter
 
-from t4client._http import T4Error
+from t4client import _launch
+from t4client.errors import RuffError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
 
-class RuffError(T4Error):
-    """Ruff is missing, crashed or printed something we cannot read (fail closed)."""
-
-    def __init__(self, message: str, *, code: str = "ruff_failed") -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = ["Finding", "RuffError", "RuffRun", "parse_findings", "ruff_command", "run_ruff"]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    file: str  # absolute path as ruff printed it
-    line: int
-    column: int
-    code: str
-    message: str
-    noqa_row: int | None
+class Finding(tuple):
+    """One ruff finding: ``(file, line, column, code, message, noqa_row)``.
+
+    ``file`` is the absolute path as ruff printed it; ``noqa_row`` is the row a suppression
+    comment for the finding belongs on (it differs from ``line`` for findings spanning several
+    lines). A named tuple written out by hand: ``collections.namedtuple`` compiles code at
+    import time.
+    """
+
+    __slots__ = ()
+    _fields = ("file", "line", "column", "code", "message", "noqa_row")
+
+    def __new__(
+        cls, file: str, line: int, column: int, code: str, message: str, noqa_row: int | None
+    ) -> Finding:
+        return tuple.__new__(cls, (file, line, column, code, message, noqa_row))
+
+    def __repr__(self) -> str:
+        return (
+            "Finding("
+            + ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self, strict=True))
+            + ")"
+        )
+
+    file = property(itemgetter(0))
+    line = property(itemgetter(1))
+    column = property(itemgetter(2))
+    code = property(itemgetter(3))
+    message = property(itemgetter(4))
+    noqa_row = property(itemgetter(5))
 
 
 def ruff_command() -> list[str]:
     override = os.environ.get("T4_RUFF")
     if override is not None:
+        import shlex
+
         cmd = shlex.split(override)
-        if not cmd or not (shutil.which(cmd[0]) or Path(cmd[0]).is_file()):
+        if not cmd or not (_launch.which(cmd[0]) or os.path.isfile(cmd[0])):
             raise RuffError(f"ruff not found: T4_RUFF={override!r}", code="ruff_missing")
         return cmd
-    found = shutil.which("ruff")
+    found = _launch.default_ruff()
     if found:
-        return [found]
-    beside = Path(sys.executable).parent / ("ruff.exe" if os.name == "nt" else "ruff")
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return [str(beside)]
+        return found
     if importlib.util.find_spec("ruff") is not None:
         return [sys.executable, "-m", "ruff"]
     raise RuffError(
         "ruff not found (install ruff, put it on PATH or set T4_RUFF)", code="ruff_missing"
     )
-
-
-def _check_args(codes: Iterable[str] | None, *, ignore_noqa: bool, no_cache: bool) -> list[str]:
-    args = ["check", "--output-format", "json", "--no-fix", "--exit-zero"]
-    codes = list(codes or [])
-    if codes:
-        args += ["--select", ",".join(codes)]
-    if ignore_noqa:
-        args.append("--ignore-noqa")
-    if no_cache:
-        args.append("--no-cache")
-    return args
 
 
 class RuffRun:
@@ -85,57 +91,196 @@ class RuffRun:
         show_files: bool = False,
     ) -> None:
         cmd = ruff_command()
-        args = _check_args(codes, ignore_noqa=ignore_noqa, no_cache=no_cache)
+        codes = list(codes or [])
         if show_files:
-            # Discovery only (no linting): the exact file list ruff lints, for stale annotations.
-            args = ["check", "--show-files", *args[5:]]
+            args = _launch.listing_args(codes)
+        else:
+            args = _launch.lint_args(codes, ignore_noqa=ignore_noqa, no_cache=no_cache)
         self.cmd = [*cmd, *args, "--", *paths]
-        try:
-            self.proc = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
-                self.cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-        except OSError as exc:
-            raise RuffError(
-                f"cannot start ruff ({self.cmd[0]}): {exc}", code="ruff_missing"
-            ) from exc
+        cwd = os.fspath(cwd)
+        proc = _launch.claim(self.cmd, cwd)  # started by ``python -m t4client`` already?
+        if proc is None:
+            import subprocess
 
-    def _communicate(self) -> bytes:
-        out, err = self.proc.communicate()
+            try:
+                proc = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
+                    self.cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                )
+            except OSError as exc:
+                raise RuffError(
+                    f"cannot start ruff ({self.cmd[0]}): {exc}", code="ruff_missing"
+                ) from exc
+        self.proc = proc
+
+    def _read(
+        self, on_stdout: Callable[[bytes], None], idle: Callable[[], bool] | None = None
+    ) -> bytes:
+        """Hand stdout to ``on_stdout`` chunk by chunk as ruff writes it; return stderr.
+
+        Ruff prints its findings as it serialises them, so they can be parsed meanwhile. Once
+        ruff has started printing (its parallel work is over), ``idle`` is called whenever no
+        output is waiting; it returns False when it has nothing left to do.
+        """
+        proc = self.proc
+        if os.name == "nt":  # pragma: no cover - select() cannot wait on pipes on Windows
+            out, err = proc.communicate()
+            on_stdout(out)
+            return err
+        import select
+
+        if isinstance(proc, _launch.Spawned):
+            fds = proc.take_fds()
+            files = []
+        else:
+            files = [proc.stdout, proc.stderr]
+            fds = [f.fileno() for f in files]
+        out_fd = fds[0]
+        err: list[bytes] = []
+        waiting = list(fds)
+        printing = False
+        try:
+            while waiting:
+                if printing and idle is not None:
+                    ready, _, _ = select.select(waiting, [], [], 0)
+                    if not ready:
+                        if not idle():
+                            idle = None
+                        continue
+                else:
+                    ready, _, _ = select.select(waiting, [], [])
+                for fd in ready:
+                    data = os.read(fd, 1 << 20)
+                    if not data:
+                        waiting.remove(fd)
+                    elif fd == out_fd:
+                        printing = True
+                        on_stdout(data)
+                    else:
+                        err.append(data)
+        finally:
+            if files:
+                for f in files:
+                    f.close()
+            else:
+                for fd in fds:
+                    os.close(fd)
+        proc.wait()
+        return b"".join(err)
+
+    def _check_status(self, err: bytes, out_head: bytes) -> None:
         if self.proc.returncode != 0:
-            text = err.decode("utf-8", "replace").strip() or out.decode("utf-8", "replace")[:500]
+            text = err.decode("utf-8", "replace").strip() or out_head.decode("utf-8", "replace")
             raise RuffError(
                 f"ruff exited with status {self.proc.returncode}: {text[:1000]}",
                 code="ruff_crashed",
             )
+
+    def _communicate(self) -> bytes:
+        chunks: list[bytes] = []
+        err = self._read(chunks.append)
+        out = b"".join(chunks)
+        self._check_status(err, out[:500])
         return out
 
     def files(self) -> list[str]:
         out = self._communicate()
         return [line for line in out.decode("utf-8", "replace").splitlines() if line.strip()]
 
-    def findings(self) -> list[Finding]:
-        return parse_findings(self._communicate())
+    def findings(self, idle: Callable[[], bool] | None = None) -> list[Finding]:
+        """Wait for the findings; ``idle``: work to do while ruff's output trickles in."""
+        parser = _StreamParser()
+        err = self._read(parser.feed, idle)
+        self._check_status(err, parser.head)
+        return parser.close()
+
+    def stop(self) -> None:
+        """Kill the process if it still runs (after an error elsewhere)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class _StreamParser:
+    """Parses ruff's JSON Lines while they arrive; errors wait until ruff's exit status is in.
+
+    A crash (non-zero exit) is reported as such, even if its output is also unreadable.
+    """
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.pending = b""
+        self.head = b""  # the start of the output, for error messages
+        self.error: RuffError | None = None
+
+    def feed(self, data: bytes) -> None:
+        if len(self.head) < 500:
+            self.head += data[: 500 - len(self.head)]
+        if self.error is not None:
+            return
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.pending += data
+            return
+        block = self.pending + data[: cut + 1]
+        self.pending = data[cut + 1 :]
+        try:
+            self.findings += parse_findings(block)
+        except RuffError as exc:
+            self.error = exc
+
+    def close(self) -> list[Finding]:
+        if self.error is None and self.pending.strip():
+            try:
+                self.findings += parse_findings(self.pending)
+            except RuffError as exc:
+                self.error = exc
+        if self.error is not None:
+            raise self.error
+        return self.findings
 
 
 def parse_findings(out: bytes) -> list[Finding]:
+    """Ruff's JSON Lines (one finding object per line) → findings, or ``RuffError``.
+
+    The lines are parsed in one ``json.loads`` call; the number of values must equal the
+    number of lines, so a line holding zero or two values cannot slip through.
+    """
     try:
-        data = json.loads(out.decode("utf-8"))
+        # Split on "\n" only: str.splitlines would also split on U+2028 and friends, which
+        # JSON strings may carry unescaped.
+        text = out.decode("utf-8").strip()
+        if not text:
+            return []
+        if "\n\n" in text or "\n\r" in text:  # blank lines (ruff prints none): skip them
+            lines = [line for line in text.split("\n") if line.strip()]
+            text = "\n".join(lines)
+        count = text.count("\n") + 1
+        data = json.loads("[" + text.replace("\n", ",") + "]")
     except (UnicodeDecodeError, ValueError) as exc:
         raise RuffError(f"unparseable ruff output: {exc}", code="ruff_output") from exc
-    if not isinstance(data, list):
-        raise RuffError("unparseable ruff output: expected a JSON list", code="ruff_output")
+    if len(data) != count:
+        raise RuffError(
+            "unparseable ruff output: expected one JSON object per line", code="ruff_output"
+        )
     findings = []
+    append = findings.append
+    new = tuple.__new__
+    to_str, to_int = str, int
     try:
         for item in data:
             loc = item["location"]
-            findings.append(
-                Finding(
-                    file=str(item["filename"]),
-                    line=int(loc["row"]),
-                    column=int(loc.get("column") or 0),
-                    code=str(item.get("code") or "invalid-syntax"),
-                    message=str(item.get("message") or ""),
-                    noqa_row=item.get("noqa_row"),
+            noqa_row = item.get("noqa_row")
+            append(
+                new(
+                    Finding,
+                    (
+                        to_str(item["filename"]),
+                        to_int(loc["row"]),
+                        to_int(loc.get("column") or 0),
+                        to_str(item.get("code") or "invalid-syntax"),
+                        to_str(item.get("message") or ""),
+                        None if noqa_row is None else to_int(noqa_row),
+                    ),
                 )
             )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
