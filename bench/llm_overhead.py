@@ -80,7 +80,9 @@ def main() -> None:
     t4_url = f"http://127.0.0.1:{t4_port}"
     env.update(
         T4_VAR_DIR=str(var_dir),
-        DEBUG="1",
+        # Production settings: DEBUG would record every SQL query and slow each request.
+        DEBUG="0",
+        SECRET_KEY="bench-secret-key-not-for-production-0123456789",
         T4_ADMIN_TOKEN="bench-admin-token",
         OPENAI_API_KEY=UPSTREAM_KEY,
         OPENAI_BASE_URL=fake_url,
