@@ -85,11 +85,16 @@ class BudgetSnapshot:
 def key_budget_today(*, api_key: APIKey) -> BudgetSnapshot:
     """Today's spend, reservations and remaining budget of one key (one query)."""
     day = utc_today()
-    row = (
-        KeyDailyBudget.objects.filter(api_key_id=api_key.pk, day=day)
-        .values_list("spent", "reserved", "calls", "refusals")
-        .first()
+    # (api_key, day) is unique. /whoami and /llm/usage run this on every call, and building
+    # the query through the ORM costs several times more than executing it.
+    rows = list(
+        KeyDailyBudget.objects.raw(
+            f"SELECT id, spent, reserved, calls, refusals FROM {KeyDailyBudget._meta.db_table} "  # noqa: S608
+            "WHERE api_key_id = %s AND day = %s LIMIT 1",
+            [api_key.pk, day.isoformat()],
+        )
     )
+    row = (rows[0].spent, rows[0].reserved, rows[0].calls, rows[0].refusals) if rows else None
     if row is None:
         return BudgetSnapshot(day=day, limit=api_key.daily_limit)
     spent, reserved, calls, refusals = row
