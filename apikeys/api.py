@@ -17,6 +17,9 @@ from .selectors import apikey_get_by_reference, apikey_list
 from .serializers import ApiKeyCreatedOutput, ApiKeyCreateInput, ApiKeyOutput, WhoAmIOutput
 from .services import apikey_create, apikey_revoke
 
+# OpenAPI: these routes take the admin token (or a staff session), not an agent key.
+ADMIN_AUTH = [{"T4AdminToken": []}]
+
 
 class AdminApiView(APIView):
     authentication_classes = [AdminAuthentication]
@@ -24,7 +27,7 @@ class AdminApiView(APIView):
 
 
 class ApiKeyListCreateApi(AdminApiView):
-    @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
+    @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput}, auth=ADMIN_AUTH)
     def post(self, request: Request) -> Response:
         data = ApiKeyCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -32,14 +35,14 @@ class ApiKeyListCreateApi(AdminApiView):
         body = ApiKeyCreatedOutput(issued.api_key, context={"secret": issued.secret}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: ApiKeyOutput(many=True)})
+    @extend_schema(responses={200: ApiKeyOutput(many=True)}, auth=ADMIN_AUTH)
     def get(self, request: Request) -> Response:
         keys = apikey_list()
         return Response({"count": len(keys), "results": ApiKeyOutput(keys, many=True).data})
 
 
 class ApiKeyRevokeApi(AdminApiView):
-    @extend_schema(request=None, responses={200: ApiKeyOutput})
+    @extend_schema(request=None, responses={200: ApiKeyOutput}, auth=ADMIN_AUTH)
     def delete(self, request: Request, reference: str) -> Response:
         api_key = apikey_get_by_reference(reference=reference)
         if api_key is None:

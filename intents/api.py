@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -153,7 +153,7 @@ class IntentDetailApi(APIView):
     @extend_schema(
         request=None,
         responses={204: None},
-        parameters=[OpenApiParameter("X-T4-ADMIN-TOKEN", str, OpenApiParameter.HEADER)],
+        auth=[{"T4AdminToken": []}],
     )
     def delete(self, request: Request, intent_id: str) -> Response:
         intent_delete(intent_id=intent_id, actor=request.user.actor)
