@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
+
+from t4site.admin import ReadOnlyModelAdmin
 
 from .models import RequestHourly, RequestLog
 
@@ -24,7 +25,7 @@ class StatusClassFilter(admin.SimpleListFilter):
 
 
 @admin.register(RequestLog)
-class RequestLogAdmin(admin.ModelAdmin):
+class RequestLogAdmin(ReadOnlyModelAdmin):
     """Read-only: the request log is evidence, not data to edit."""
 
     list_display = [
@@ -43,18 +44,9 @@ class RequestLogAdmin(admin.ModelAdmin):
     show_full_result_count = False  # counting millions of rows on every page view is slow
     readonly_fields = [field.name for field in RequestLog._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(RequestHourly)
-class RequestHourlyAdmin(admin.ModelAdmin):
+class RequestHourlyAdmin(ReadOnlyModelAdmin):
     """Read-only: rows are derived from the request log by ``audit.rollups``."""
 
     list_display = [
@@ -71,12 +63,3 @@ class RequestHourlyAdmin(admin.ModelAdmin):
     date_hierarchy = "hour"
     show_full_result_count = False
     readonly_fields = [field.name for field in RequestHourly._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

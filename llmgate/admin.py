@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from t4site.admin import ReadOnlyModelAdmin
+
 from .models import DailySpend, KeyDailyBudget, LLMUsage, ModelPrice
 from .selectors import usage_totals
 
@@ -19,19 +21,8 @@ class ModelPriceAdmin(admin.ModelAdmin):
     search_fields = ["model"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(LLMUsage)
-class LLMUsageAdmin(ReadOnlyAdmin):
+class LLMUsageAdmin(ReadOnlyModelAdmin):
     list_display = [
         "created_at",
         "agent_id",
@@ -66,7 +57,7 @@ class LLMUsageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(KeyDailyBudget)
-class KeyDailyBudgetAdmin(ReadOnlyAdmin):
+class KeyDailyBudgetAdmin(ReadOnlyModelAdmin):
     list_display = ["day", "api_key", "spent", "reserved", "calls", "refusals"]
     list_filter = ["day"]
     search_fields = ["api_key__prefix", "api_key__agent_id"]
@@ -75,7 +66,7 @@ class KeyDailyBudgetAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DailySpend)
-class DailySpendAdmin(ReadOnlyAdmin):
+class DailySpendAdmin(ReadOnlyModelAdmin):
     """The closed days (written by the midnight job)."""
 
     list_display = ["day", "agent_id", "model", "calls", "refusals", "errors", "prompt_tokens",
