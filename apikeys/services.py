@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from auditlog.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.actor import Actor
+from audit.services import AuditedChange, auditlog_record_bulk
 from t4site.errors import DomainError
 
 from .crypto import generate_key, generate_prefix, hash_key
@@ -124,24 +123,20 @@ def apikey_revoke_all(*, actor: Actor) -> int:
     active = APIKey.objects.select_for_update().filter(revoked_at__isnull=True)
     rows = list(active.values_list("pk", "prefix", "agent_id"))
     count = active.update(revoked_at=now)
-    content_type = ContentType.objects.get_for_model(APIKey)
-    LogEntry.objects.bulk_create(
-        [
-            LogEntry(
-                content_type=content_type,
-                object_pk=str(pk),
-                object_id=pk,
+    auditlog_record_bulk(
+        model=APIKey,
+        changes=(
+            AuditedChange(
+                object_pk=pk,
                 object_repr=f"t4_{prefix}… ({agent_id})",
-                action=LogEntry.Action.UPDATE,
                 changes={"revoked_at": ["None", now.isoformat()]},
-                changes_text="revoked by revoke_all",
-                actor_email=actor.label[:254],
-                additional_data={"actor": actor.label, "bulk": "revoke_all"},
-                remote_addr=actor.remote_addr,
-                timestamp=now,
+                text="revoked by revoke_all",
             )
             for pk, prefix, agent_id in rows
-        ]
+        ),
+        actor=actor,
+        extra={"bulk": "revoke_all"},
+        at=now,
     )
     return count
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from auditlog.models import LogEntry
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
 from audit.actor import SCHEDULER, Actor
+from audit.services import AuditedChange, auditlog_record_bulk
 from t4site.errors import DomainError
 
 from .models import OPEN_STATUSES, Intent, IntentStatus
@@ -81,23 +80,20 @@ def _expire_one(intent_id: str, *, actor: Actor) -> str | None:
 
 def _audit_flagged(ids: list[str], *, now: datetime, actor: Actor) -> None:
     # QuerySet.update bypasses django-auditlog's signals: record the flags explicitly.
-    content_type = ContentType.objects.get_for_model(Intent)
-    LogEntry.objects.bulk_create(
-        [
-            LogEntry(
-                content_type=content_type,
+    auditlog_record_bulk(
+        model=Intent,
+        changes=(
+            AuditedChange(
                 object_pk=intent_id,
                 object_repr=intent_id,
-                action=LogEntry.Action.UPDATE,
                 changes={"stale_since": ["None", now.isoformat()]},
-                changes_text="flagged stale",
-                actor_email=actor.label[:254],
-                additional_data={"actor": actor.label, "job": "flag_stale_intents"},
-                timestamp=now,
+                text="flagged stale",
             )
             for intent_id in ids
-        ],
-        batch_size=1000,
+        ),
+        actor=actor,
+        extra={"job": "flag_stale_intents"},
+        at=now,
     )
 
 

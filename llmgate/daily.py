@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from auditlog.models import LogEntry
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from audit.actor import SCHEDULER, Actor
+from audit.services import AuditedChange, auditlog_record_bulk
 
 from .models import ZERO, DailySpend, KeyDailyBudget, LLMUsage, UsageStatus
 from .selectors import utc_today
@@ -103,16 +102,19 @@ def _close_one(day: date, *, actor: Actor) -> tuple[int, Decimal, int]:
     released = KeyDailyBudget.objects.filter(day=day, reserved__gt=0).update(reserved=ZERO)
     total = sum((row.cost for row in rows), ZERO)
     # bulk_create bypasses django-auditlog's signals: one explicit entry per closed day.
-    LogEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(DailySpend),
-        object_pk=day.isoformat(),
-        object_repr=f"close day {day.isoformat()}",
-        action=LogEntry.Action.UPDATE,
-        changes={"rows": ["", str(len(rows))], "cost": ["", str(total)]},
-        changes_text=f"closed {day.isoformat()}: {len(rows)} row(s), cost {total}",
-        actor_email=actor.label[:254],
-        additional_data={"actor": actor.label, "job": "close_day"},
-        timestamp=now,
+    auditlog_record_bulk(
+        model=DailySpend,
+        changes=[
+            AuditedChange(
+                object_pk=day.isoformat(),
+                object_repr=f"close day {day.isoformat()}",
+                changes={"rows": ["", str(len(rows))], "cost": ["", str(total)]},
+                text=f"closed {day.isoformat()}: {len(rows)} row(s), cost {total}",
+            )
+        ],
+        actor=actor,
+        extra={"job": "close_day"},
+        at=now,
     )
     return len(rows), total, released
 
