@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 
@@ -122,6 +122,17 @@ def _settle_from_usage(reservation: Reservation, usage: Any, *, upstream_id: str
     )
 
 
+def _release_and_raise(reservation: Reservation, exc: BaseException) -> NoReturn:
+    """The upstream call failed before any usage: record the error, release the budget and
+    raise the mapped domain error (502/504) — or re-raise an interrupt as it is."""
+    llm_call_settle(
+        reservation=reservation, status=UsageStatus.ERROR, error=upstream.describe_error(exc)
+    )
+    if isinstance(exc, Exception):
+        raise upstream.map_error(exc) from exc
+    raise exc
+
+
 def chat_complete(*, api_key: APIKey, params: ChatParams) -> Completion:
     """A non-streaming call. Upstream failures release the budget, are recorded, and raise
     UpstreamError/UpstreamTimeout with the SDK exception as ``__cause__``."""
@@ -129,12 +140,7 @@ def chat_complete(*, api_key: APIKey, params: ChatParams) -> Completion:
     try:
         body, data = upstream.create_raw(params.upstream_params())
     except BaseException as exc:
-        llm_call_settle(
-            reservation=reservation, status=UsageStatus.ERROR, error=upstream.describe_error(exc)
-        )
-        if isinstance(exc, Exception):
-            raise upstream.map_error(exc) from exc
-        raise
+        _release_and_raise(reservation, exc)
     upstream_id = str(data.get("id") or "") if isinstance(data, dict) else ""
     usage = _settle_from_usage(
         reservation, data.get("usage") if isinstance(data, dict) else None, upstream_id=upstream_id
@@ -148,12 +154,7 @@ def chat_stream(*, api_key: APIKey, params: ChatParams) -> CompletionStream:
     try:
         manager, response = upstream.open_stream(params.upstream_params())
     except BaseException as exc:
-        llm_call_settle(
-            reservation=reservation, status=UsageStatus.ERROR, error=upstream.describe_error(exc)
-        )
-        if isinstance(exc, Exception):
-            raise upstream.map_error(exc) from exc
-        raise
+        _release_and_raise(reservation, exc)
     return CompletionStream(
         reservation=reservation,
         manager=manager,
