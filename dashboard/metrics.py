@@ -11,6 +11,7 @@ the same, complete figures and nothing is double counted.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+logger = logging.getLogger(__name__)
 UNMATCHED = "<unmatched>"
 # The request metrics live in their own registry, not prometheus-client's global one, so the
 # process/platform collectors of the global registry are not mixed into multiprocess output.
@@ -82,8 +84,8 @@ class PrometheusMetricsMiddleware:
             LATENCY.labels(route, method, status).observe(elapsed)
             if response.status_code == 429:
                 RATE_LIMITED.labels(route).inc()
-        except Exception:  # noqa: S110 - metrics must never break a response
-            pass
+        except Exception:  # metrics must never break a response
+            logger.debug("metrics: could not record %s", request.path, exc_info=True)
         return response
 
 

@@ -27,28 +27,17 @@ from audit.actor import Actor
 from t4site.errors import DomainError
 
 from .models import Intent, IntentStatus
-from .services import DEFAULT_WAIVER_DAYS, check_values
+from .services import DEFAULT_WAIVER_DAYS, EDITABLE_FIELDS, check_values
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# Every SPEC field an import may carry: what clients may set, plus what only imports keep.
 INTENT_FIELDS = (
     "id",
-    "code",
-    "type",
-    "file",
-    "line",
-    "import_text",
-    "reason_category",
-    "reason",
-    "suggestion",
-    "owner",
-    "ticket",
-    "eta",
+    *EDITABLE_FIELDS,
     "status",
-    "expires_at",
     "created_at",
     "modified_at",
     "resolved_at",
-    "raw",
 )
 # Column names the legacy registry (or hand-written JSON) may use for SPEC fields.
 ALIASES = {

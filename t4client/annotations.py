@@ -33,6 +33,16 @@ GENERIC_REASONS = frozenset(
 WEIGHTS = {"F821": 3, "F401": 3, "B904": 2, "B008": 2, "RUF006": 2}
 
 _DECODER = json.JSONDecoder()
+
+
+def _decode_value(text: str, start: int) -> tuple[object, int] | None:
+    """The JSON value starting at ``start`` and where it ends, or None if there is none."""
+    try:
+        return _DECODER.raw_decode(text, start)
+    except ValueError:
+        return None
+
+
 _SPLIT_RE = re.compile(r"[,\s]+")
 
 
@@ -149,11 +159,9 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
         start = len(text) - len(text[rest_start:].lstrip())
         if start < len(text) and text[start] != "{":
             # A JSON value that is not an object (a list, a string, a number) right after the tag.
-            try:
-                value, end = _DECODER.raw_decode(text, start)
-            except ValueError:
-                pass
-            else:
+            decoded = _decode_value(text, start)
+            if decoded is not None:
+                value, end = decoded
                 ann.parse_error = f"annotation JSON is not an object (got {type(value).__name__})"
                 ann.text = text[m.start() : end]
                 pos = end

@@ -173,15 +173,16 @@ class _Scanner:
         except BaseException as exc:  # re-raised by finish()
             self.error = exc
 
-    def help(self) -> bool:
-        """Read a few files in the calling thread; False once every file is taken.
+    def help(self, batch: int | None = 8) -> bool:
+        """Read ``batch`` files (all the rest when None) in the calling thread; False once
+        every file is taken.
 
         The background thread stops at the next file: two threads taking turns at the GIL
         gain nothing, and this one runs at normal priority.
         """
         self.stop = True
         files, results, count, take = self.files, self.results, len(self.files), self.take
-        for _ in range(8):
+        for _ in range(count if batch is None else batch):
             i = take()
             if i >= count:
                 return False
@@ -196,8 +197,7 @@ class _Scanner:
         dict[int, tuple[str | None, str, list[str]]],
     ]:
         """``(scans, duplicate ids, annotation facts)``, finishing the reading here."""
-        while self.help():
-            pass
+        self.help(batch=None)
         self.thread.join()
         if self.error is not None:
             raise self.error

@@ -105,8 +105,8 @@ class FakeAPI:
 
 def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # keep test output quiet
-            pass
+        def log_message(self, *args: Any) -> None:
+            """Silence the per-request log lines so test output stays readable."""
 
         def _send(self, status: int, body: Any) -> None:
             raw = json.dumps(body).encode()
