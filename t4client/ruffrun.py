@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 from operator import itemgetter
 
@@ -186,9 +187,16 @@ class RuffRun:
         out = self._communicate()
         return [line for line in out.decode("utf-8", "replace").splitlines() if line.strip()]
 
-    def findings(self, idle: Callable[[], bool] | None = None) -> list[Finding]:
-        """Wait for the findings; ``idle``: work to do while ruff's output trickles in."""
-        parser = _StreamParser()
+    def findings(
+        self,
+        idle: Callable[[], bool] | None = None,
+        sink: Callable[[list[Finding]], None] | None = None,
+    ) -> list[Finding]:
+        """Wait for the findings; ``idle``: work to do while ruff's output trickles in;
+        ``sink``: called with each batch of findings as soon as it is parsed, in ruff's order
+        (a batch that follows unreadable output is never passed on).
+        """
+        parser = _StreamParser(sink)
         err = self._read(parser.feed, idle)
         self._check_status(err, parser.head)
         return parser.close()
@@ -206,7 +214,8 @@ class _StreamParser:
     A crash (non-zero exit) is reported as such, even if its output is also unreadable.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sink: Callable[[list[Finding]], None] | None = None) -> None:
+        self.sink = sink
         self.findings: list[Finding] = []
         self.pending = b""
         self.head = b""  # the start of the output, for error messages
@@ -223,32 +232,87 @@ class _StreamParser:
             return
         block = self.pending + data[: cut + 1]
         self.pending = data[cut + 1 :]
+        self._parse(block)
+
+    def _parse(self, block: bytes) -> None:
         try:
-            self.findings += parse_findings(block)
+            batch = parse_findings(block)
         except RuffError as exc:
             self.error = exc
+            return
+        self.findings += batch
+        if self.sink is not None and batch:
+            self.sink(batch)
 
     def close(self) -> list[Finding]:
         if self.error is None and self.pending.strip():
-            try:
-                self.findings += parse_findings(self.pending)
-            except RuffError as exc:
-                self.error = exc
+            self._parse(self.pending)
         if self.error is not None:
             raise self.error
         return self.findings
 
 
+# One finding as this ruff prints it (keys sorted, no whitespace), matched whole line by whole
+# line. Strings match only without escapes or control characters, so their text *is* their
+# value; numbers only in JSON's own spelling ([0-9], not \d: that also matches other digits).
+# Anything else — a notebook cell, a fix, an escape, other keys, another ruff's layout — does
+# not match, and the block it is in is parsed by ``json`` instead (see parse_findings).
+_STR = r'"[^"\\\x00-\x1f]*"'
+_INT = r"(?:0|[1-9][0-9]*)"
+_LINE_RE = re.compile(
+    r'^\{"cell":null,"code":"([^"\\\x00-\x1f]+)",'
+    rf'"end_location":\{{"column":{_INT},"row":{_INT}\}},'
+    r'"filename":"([^"\\\x00-\x1f]*)","fix":null,'
+    rf'"location":\{{"column":({_INT}),"row":({_INT})\}},'
+    r'"message":"([^"\\\x00-\x1f]*)",'
+    rf'"name":{_STR},"noqa_row":({_INT}|null),"severity":{_STR},"url":(?:null|{_STR})\}}$',
+    re.MULTILINE,
+)
+
+
 def parse_findings(out: bytes) -> list[Finding]:
     """Ruff's JSON Lines (one finding object per line) → findings, or ``RuffError``.
 
-    The lines are parsed in one ``json.loads`` call; the number of values must equal the
-    number of lines, so a line holding zero or two values cannot slip through.
+    Fast path: one regular expression over the whole block. It is taken only when it matched
+    every line, so nothing it does not understand gets through; otherwise the block goes to
+    :func:`_parse_json`, which reads every line with ``json`` (and fails closed).
+    """
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RuffError(f"unparseable ruff output: {exc}", code="ruff_output") from exc
+    rows = _LINE_RE.findall(text)
+    # Each match is one whole line ("^" and "$" only see "\n"; no pattern part matches
+    # "\n"), so as many matches as lines means every line matched.
+    if rows and len(rows) == text.count("\n") + (not text.endswith("\n")):
+        new = tuple.__new__
+        return [
+            new(
+                Finding,
+                (
+                    filename,
+                    int(row),
+                    int(column),
+                    code,
+                    message,
+                    None if noqa_row == "null" else int(noqa_row),
+                ),
+            )
+            for code, filename, column, row, message, noqa_row in rows
+        ]
+    return _parse_json(text)
+
+
+def _parse_json(text: str) -> list[Finding]:
+    """The general reader: every line through ``json``, in one ``json.loads`` call.
+
+    The number of values must equal the number of lines, so a line holding zero or two values
+    cannot slip through.
     """
     try:
         # Split on "\n" only: str.splitlines would also split on U+2028 and friends, which
         # JSON strings may carry unescaped.
-        text = out.decode("utf-8").strip()
+        text = text.strip()
         if not text:
             return []
         if "\n\n" in text or "\n\r" in text:  # blank lines (ruff prints none): skip them
@@ -256,7 +320,7 @@ def parse_findings(out: bytes) -> list[Finding]:
             text = "\n".join(lines)
         count = text.count("\n") + 1
         data = json.loads("[" + text.replace("\n", ",") + "]")
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         raise RuffError(f"unparseable ruff output: {exc}", code="ruff_output") from exc
     if len(data) != count:
         raise RuffError(

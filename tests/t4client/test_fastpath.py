@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from t4client import _launch, ruffrun, validator
+from t4client import _launch, ruffrun, scanning
 from tests.t4client.conftest import write
 from tests.t4client.test_validator import ann, check
 
@@ -119,16 +119,157 @@ def test_unicode_line_separators_inside_messages_are_not_line_breaks() -> None:
 def test_background_reading_covers_every_file_once(tree: Path, monkeypatch) -> None:
     files = [str(p) for p in sorted(tree.rglob("*.py"))] * 50
     opened: list[str] = []
-    real_open = open
+    real_read = scanning.read_bytes
 
-    def counting_open(path, *args, **kwargs):
+    def counting_read(path):
         opened.append(os.fspath(path))
-        return real_open(path, *args, **kwargs)
+        return real_read(path)
 
-    monkeypatch.setattr(validator, "open", counting_open, raising=False)
-    scanner = validator._Scanner(files, lambda f: f)
-    scanner.help()
+    monkeypatch.setattr(scanning, "read_bytes", counting_read)
+    scanner = scanning.Scanner(files, lambda f: f)
     scans, _, facts = scanner.finish()
+    assert scanner.finish() == (scans, _, facts)  # idempotent
     assert sorted(opened) == sorted(files)
     assert set(scans) == set(files)
     assert len(facts) == 3
+
+
+# --- the regular-expression reader of ruff's JSON Lines -------------------------------------
+
+_LINE = (
+    '{"cell":null,"code":"F401","end_location":{"column":10,"row":1},"filename":"/r/a.py",'
+    '"fix":null,"location":{"column":8,"row":1},"message":"`os` imported but unused",'
+    '"name":"unused-import","noqa_row":1,"severity":"error",'
+    '"url":"https://docs.astral.sh/ruff/rules/unused-import"}'
+)
+
+
+def _both(out: bytes) -> list:
+    """parse_findings(out), checked against the plain ``json`` reader."""
+    found = ruffrun.parse_findings(out)
+    assert found == ruffrun._parse_json(out.decode())
+    return found
+
+
+def test_real_ruff_output_takes_the_fast_path(tree: Path, monkeypatch) -> None:
+    run = ruffrun.RuffRun([str(tree)], codes=["F401", "F821", "E702"], cwd=tree)
+    out = run._communicate()
+    expected = ruffrun._parse_json(out.decode())
+
+    def no_json(text: str) -> list:
+        raise AssertionError("fell back to json")
+
+    monkeypatch.setattr(ruffrun, "_parse_json", no_json)
+    found = ruffrun.parse_findings(out)
+    assert found == expected and len(found) == 6
+    assert all(type(f) is ruffrun.Finding for f in found)
+    assert all(type(v) is int for f in found for v in (f.line, f.column, f.noqa_row))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        _LINE.replace("`os` imported", 'say \\"os\\" \\\\ imported'),  # escapes
+        _LINE.replace("`os`", "\\u00e9t\\u00e9"),
+        _LINE.replace('"noqa_row":1', '"noqa_row":null'),  # (fast path too)
+        _LINE.replace('"code":"F401"', '"code":null'),  # syntax errors have no code
+        _LINE.replace('"cell":null', '"cell":3'),  # notebooks
+        _LINE.replace('"fix":null', '"fix":{"applicability":"safe","edits":[]}'),
+        _LINE.replace('"severity":"error",', ""),  # another ruff's keys
+        _LINE.replace(",", ", "),  # another layout
+        " " + _LINE + "\r",
+        _LINE.replace("`os`", "caf\u00e9 \u2028 \U0001f600"),
+    ],
+)
+def test_lines_the_fast_path_does_not_know_are_read_by_json(line: str) -> None:
+    out = (_LINE + "\n" + line + "\n" + _LINE + "\n").encode()
+    found = _both(out)
+    assert len(found) == 3
+    assert found[0] == found[2]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _LINE.replace('"row":1}', '"row":01}'),  # leading zero: not JSON
+        _LINE.replace('"row":1}', '"row":\u0661}'),  # an Arabic-Indic digit
+        _LINE.replace("`os`", "tab\there"),  # a raw control character
+        _LINE.replace('"row":1}', '"row":"1"}', 1) + "x",
+        _LINE + _LINE,  # two values on one line
+        _LINE[:-1],  # cut short
+        "[" + _LINE + "]",
+    ],
+)
+def test_fast_path_fails_closed_on_what_json_rejects(bad: str) -> None:
+    for out in (bad + "\n", _LINE + "\n" + bad + "\n" + _LINE):
+        with pytest.raises(ruffrun.RuffError) as exc:
+            ruffrun.parse_findings(out.encode())
+        assert exc.value.code == "ruff_output"
+    with pytest.raises(ruffrun.RuffError):
+        ruffrun.parse_findings(b"\xff" + _LINE.encode())  # not UTF-8
+
+
+def test_blank_and_missing_final_line_breaks() -> None:
+    assert ruffrun.parse_findings(b"") == [] == ruffrun.parse_findings(b" \n\n")
+    assert len(_both(_LINE.encode())) == 1
+    assert len(_both((_LINE + "\n\n" + _LINE + "\n").encode())) == 2
+
+
+# --- filing findings while ruff prints ----------------------------------------------------
+
+
+def _finding(file: str, line: int, column: int, code: str) -> ruffrun.Finding:
+    return ruffrun.Finding(file, line, column, code, "m", line)
+
+
+class _Recorder:
+    """A stand-in for Buckets that records what it is given, in order."""
+
+    def __init__(self) -> None:
+        self.seen: list[ruffrun.Finding] = []
+
+    def add(self, findings: list[ruffrun.Finding]) -> None:
+        self.seen += findings
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+@pytest.mark.parametrize(
+    "order",
+    [
+        "sorted",
+        "ties",  # several codes at one position, not in code order (ruff does this)
+        "unsorted",
+    ],
+)
+def test_stream_files_findings_in_report_order(size: int, order: str) -> None:
+    from t4client.buckets import Stream
+
+    a, b = "/r/a.py", "/r/b.py"
+    findings = [
+        _finding(a, 1, 1, "F401"),
+        _finding(a, 1, 5, "E702"),
+        _finding(a, 2, 1, "F821"),
+        _finding(b, 1, 1, "F401"),
+        _finding(b, 3, 1, "B008"),
+    ]
+    if order == "ties":
+        findings[1:1] = [_finding(a, 1, 5, "F401"), _finding(a, 1, 5, "ANN001")]
+        findings.append(_finding(b, 3, 1, "A001"))
+    elif order == "unsorted":
+        findings[0], findings[3] = findings[3], findings[0]
+    made: list[_Recorder] = []
+
+    def make() -> _Recorder:
+        made.append(_Recorder())
+        return made[-1]
+
+    stream = Stream(make)  # type: ignore[arg-type]
+    for i in range(0, len(findings), size):
+        stream.add(findings[i : i + size])
+    everything = list(findings)
+    result = stream.result(everything)
+    expected = sorted(findings, key=lambda f: (f.file, f.line, f.column, f.code))
+    assert everything == expected
+    assert result.seen == expected
+    # Only an order that is not ruff's (files out of order) makes it start over.
+    assert len(made) == (2 if order == "unsorted" and size < len(findings) else 1)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from t4client import validator
+from t4client import scanning
 from tests.t4client.conftest import write
 
 
@@ -263,13 +263,13 @@ def test_reads_each_file_once(repo: Path, cli, monkeypatch: pytest.MonkeyPatch) 
     for i in range(3):
         write(repo, f"m{i}.py", "import os" + ann(f"T4-{i}") + "\nimport re\nprint(1)\n")
     opened: list[str] = []
-    real_open = open
+    real_read = scanning.read_bytes
 
-    def counting_open(path, *args, **kwargs):
+    def counting_read(path):
         opened.append(str(path))
-        return real_open(path, *args, **kwargs)
+        return real_read(path)
 
-    monkeypatch.setattr(validator, "open", counting_open, raising=False)
+    monkeypatch.setattr(scanning, "read_bytes", counting_read)
     _, report = check(cli)
     assert report["summary"]["total_findings"] == 6
     assert sorted(Path(p).name for p in opened) == ["m0.py", "m1.py", "m2.py"]

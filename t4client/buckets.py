@@ -1,0 +1,216 @@
+"""Sorting ruff's findings into the report's buckets, while ruff is still printing them.
+
+Every finding lands in exactly one bucket — annotated, unannotated, legacy or waived. The
+report lists them in ``(file, line, column, code)`` order. Ruff prints its findings sorted by
+file and position already, so :class:`Stream` files each batch as it is parsed and checks the
+order on the way; only if ruff's order ever disagrees does it start over from the sorted list.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from operator import itemgetter
+
+from t4client.annotations import UNIFIED_TAG, WEIGHTS
+from t4client.scanning import fact, scan_file
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from t4client.annotations import Annotation
+    from t4client.ruffrun import Finding
+    from t4client.scanning import Fact, FileScan
+    from t4client.waivers import Waiver
+
+SYNTAX_CODE = "invalid-syntax"
+finding_key = itemgetter(0, 1, 2, 3)  # file, line, column, code
+_position = itemgetter(0, 1, 2)
+
+
+class Buckets:
+    """The per-finding part of the report, filled in the report's order (see :meth:`add`)."""
+
+    def __init__(
+        self,
+        scans: dict[str, FileScan],
+        facts: dict[int, Fact],
+        duplicate_ids: dict[str, Any],
+        rel: Callable[[str], str],
+        waivers: list[Waiver],
+        expired: list[Waiver],
+    ) -> None:
+        self.scans = scans
+        self.facts = facts
+        self.duplicate_ids = duplicate_ids
+        self.rel = rel
+        self.any_waivers = bool(waivers or expired)
+        self.waivers_by_file: dict[str, list[Waiver]] = {}
+        for w in waivers:
+            self.waivers_by_file.setdefault(w.file, []).append(w)
+        self.expired_by_file: dict[str, list[Waiver]] = {}
+        for w in expired:
+            self.expired_by_file.setdefault(w.file, []).append(w)
+        self.annotated: list[dict[str, Any]] = []
+        self.unannotated: list[dict[str, Any]] = []
+        self.legacy: list[dict[str, Any]] = []
+        self.waived: list[dict[str, Any]] = []
+        self.quality_issues: list[dict[str, Any]] = []
+        self.statuses: list[str] = []  # one per annotated finding
+        self.breakdown: Counter[str] = Counter()
+        self.weighted_total = 0
+        self.weighted_good = 0
+        # Codes ruff reported on annotated lines (the only lines the stale check looks at).
+        self.reported: dict[tuple[str, int], set[str]] = {}
+        self._file: str | None = None
+        self._path = ""
+        self._by_line: dict[int, list[Annotation]] = {}
+
+    def add(self, findings: list[Finding]) -> None:
+        """File ``findings``, which come after every finding added before (report order)."""
+        scans, facts, reported = self.scans, self.facts, self.reported
+        annotated, unannotated, legacy = self.annotated, self.unannotated, self.legacy
+        statuses, weights = self.statuses, WEIGHTS
+        last_file, path, by_line = self._file, self._path, self._by_line
+        for file, line, column, code, message, noqa_row in findings:
+            if file != last_file:  # findings come grouped by file
+                last_file = file
+                scan = scans.get(file)
+                if scan is None:  # ruff linted a file discovery did not list: read it once
+                    scan = scans[file] = scan_file(file)
+                path = self.rel(file)
+                by_line = scan.annotations
+            unified: Annotation | None = None
+            old: Annotation | None = None
+            if by_line:
+                for row in (line,) if noqa_row is None or noqa_row == line else (line, noqa_row):
+                    anns = by_line.get(row)
+                    if anns is None:
+                        continue
+                    seen = reported.get((file, row))
+                    if seen is None:
+                        reported[(file, row)] = {code}
+                    else:
+                        seen.add(code)
+                    if code == SYNTAX_CODE:
+                        continue
+                    for ann in anns:
+                        if ann.codes and code not in ann.codes:
+                            continue
+                        if ann.tag == UNIFIED_TAG:
+                            if unified is None:
+                                unified = ann
+                        elif old is None:
+                            old = ann
+            if unified is not None:
+                known = facts.get(id(unified))
+                if known is None:  # in a file ruff linted but did not list
+                    known = facts[id(unified)] = fact(unified, self.duplicate_ids)
+                ident, status, cached = known
+                problems = list(cached)
+                w = weights.get(code, 1)
+                self.weighted_total += w
+                statuses.append(status)
+                annotated.append(
+                    {
+                        "file": path,
+                        "line": line,
+                        "column": column,
+                        "code": code,
+                        "message": message,
+                        "id": ident,
+                        "status": status,
+                        "annotation": unified.data,
+                        "problems": problems,
+                    }
+                )
+                if problems:
+                    self.breakdown.update(problems)
+                    issue = {
+                        "file": path,
+                        "line": line,
+                        "column": column,
+                        "code": code,
+                        "message": message,
+                        "id": ident,
+                        "problems": problems,
+                    }
+                    if unified.parse_error:
+                        issue["detail"] = unified.parse_error
+                    self.quality_issues.append(issue)
+                else:
+                    self.weighted_good += w
+                continue
+            base = {"file": path, "line": line, "column": column, "code": code, "message": message}
+            if old is not None:
+                legacy.append({**base, "tag": old.tag, "text": old.text})
+                continue
+            if self.any_waivers:
+                match = next(
+                    (w for w in self.waivers_by_file.get(path, ()) if w.matches(path, line, code)),
+                    None,
+                )
+                if match is not None and code != SYNTAX_CODE:
+                    self.waived.append({**base, "waiver": match.as_dict()})
+                    continue
+                lapsed = next(
+                    (w for w in self.expired_by_file.get(path, ()) if w.matches(path, line, code)),
+                    None,
+                )
+                if lapsed is not None:
+                    base["expired_waiver"] = lapsed.as_dict()
+            unannotated.append(base)
+        self._file, self._path, self._by_line = last_file, path, by_line
+
+
+class Stream:
+    """Feeds :class:`Buckets` batch by batch in ``(file, line, column, code)`` order.
+
+    Each batch is sorted (ruff may print several findings at one position in another code
+    order), and the findings at its last position are held back, since the next batch may
+    continue that position. A batch that starts before the previous one ended means ruff's
+    order is not the report's: filing stops, and :meth:`result` starts over from all the
+    findings, sorted — the same buckets as sorting first, only later.
+    """
+
+    def __init__(self, make: Callable[[], Buckets]) -> None:
+        self.make = make
+        self.buckets: Buckets | None = None
+        self.held: list[Finding] = []
+        self.last: tuple[Any, ...] | None = None
+        self.in_order = True
+
+    def add(self, batch: list[Finding]) -> None:
+        if not self.in_order:
+            return
+        if self.buckets is None:
+            self.buckets = self.make()
+        todo = self.held + batch if self.held else list(batch)
+        todo.sort(key=finding_key)
+        position = _position(todo[-1])
+        cut = len(todo) - 1
+        while cut > 0 and _position(todo[cut - 1]) == position:
+            cut -= 1
+        self.held = todo[cut:]
+        self._file(todo[:cut])
+
+    def _file(self, todo: list[Finding]) -> None:
+        if not todo:
+            return
+        if self.last is not None and finding_key(todo[0]) < self.last:
+            self.in_order = False
+            return
+        self.last = finding_key(todo[-1])
+        self.buckets.add(todo)  # type: ignore[union-attr]
+
+    def result(self, findings: list[Finding]) -> Buckets:
+        """The buckets of every finding; ``findings`` is sorted into the report's order."""
+        findings.sort(key=finding_key)
+        if self.in_order and self.held:
+            self._file(self.held)
+            self.held = []
+        if self.buckets is None or not self.in_order:
+            self.buckets = self.make()
+            self.buckets.add(findings)
+        return self.buckets
