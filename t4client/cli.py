@@ -7,7 +7,6 @@ fail, ``pre-pr`` missing intents, ``migrate`` lines skipped or files left unchan
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ from t4client import __version__, _http, _launch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
     from typing import Any
 
@@ -50,7 +50,7 @@ def _error_report(code: str, detail: str) -> dict[str, Any]:
     }
 
 
-def _emit_error(args: argparse.Namespace, exc: Exception) -> int:
+def _emit_error(args: argparse.Namespace | _CheckArgs, exc: Exception) -> int:
     code = getattr(exc, "code", None) or type(exc).__name__
     if not isinstance(code, str):
         code = type(exc).__name__
@@ -64,7 +64,7 @@ def _emit_error(args: argparse.Namespace, exc: Exception) -> int:
 # --- check -------------------------------------------------------------------------------
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace | _CheckArgs) -> int:
     from t4client.validator import format_summary, run_check
 
     try:
@@ -208,22 +208,23 @@ def _columns() -> int:
     return columns or 80
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's default formatter; only the terminal width is found without shutil."""
-
-    def __init__(
-        self,
-        prog: str,
-        indent_increment: int = 2,
-        max_help_position: int = 24,
-        width: int | None = None,
-    ) -> None:
-        if width is None:
-            width = _columns() - 2
-        super().__init__(prog, indent_increment, max_help_position, width)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # not on the fast path of ``check`` (see _check_args)
+
+    class _Formatter(argparse.HelpFormatter):
+        """argparse's default formatter; only the terminal width is found without shutil."""
+
+        def __init__(
+            self,
+            prog: str,
+            indent_increment: int = 2,
+            max_help_position: int = 24,
+            width: int | None = None,
+        ) -> None:
+            if width is None:
+                width = _columns() - 2
+            super().__init__(prog, indent_increment, max_help_position, width)
+
     parser = argparse.ArgumentParser(
         formatter_class=_Formatter,
         prog="python -m t4client",
@@ -320,9 +321,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _CheckArgs:
+    """What ``build_parser().parse_args`` returns for a plain ``check`` command line."""
+
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+
+def _check_args(argv: list[str]) -> _CheckArgs | None:
+    """``check``'s arguments without argparse (≈ 2 ms of imports), or None if in any doubt.
+
+    Only the plain spellings ``t4client._launch`` also reads are taken: every option in full,
+    each value a separate word not starting with ``-``. For these argparse gives the same
+    values (tests/t4client/test_fastpath.py compares the two); anything else — help, an
+    abbreviation, ``--opt=value``, ``--``, a stray word — goes to argparse.
+    """
+    if argv[:1] != ["check"]:
+        return None
+    opts = _launch._parse_check_argv(argv[1:])
+    if opts is None:
+        return None
+    return _CheckArgs(
+        command="check",
+        paths=opts["paths"],
+        codes=opts["codes"],
+        json_output=bool(opts.get("--json-only") or opts.get("--json")),
+        strict=bool(opts.get("--strict")),
+        waivers=opts.get("--waivers"),
+        upload=bool(opts.get("--upload")),
+        sync=bool(opts.get("--sync")),
+        ignore_noqa=bool(opts.get("--ignore-noqa")),
+        no_registry=bool(opts.get("--no-registry")),
+        report=opts.get("--report"),
+        root=opts.get("--root"),
+        no_cache=bool(opts.get("--no-cache")),
+        repository=opts.get("--repository"),
+        commit=opts.get("--commit"),
+        func=cmd_check,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _check_args(sys.argv[1:] if argv is None else list(argv))
+    if args is None:
+        args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

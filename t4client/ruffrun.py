@@ -10,7 +10,6 @@ findings, fields and ``noqa_row`` as ``--output-format json``, in half the bytes
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -71,6 +70,8 @@ def ruff_command() -> list[str]:
     found = _launch.default_ruff()
     if found:
         return found
+    import importlib.util  # only for this last resort (it costs ~1 ms to import)
+
     if importlib.util.find_spec("ruff") is not None:
         return [sys.executable, "-m", "ruff"]
     raise RuffError(

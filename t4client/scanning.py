@@ -215,11 +215,12 @@ class Scanner:
 def _yield_cpu() -> None:
     """Lower the calling thread's priority (Linux: nice applies per thread)."""
     if sys.platform.startswith("linux"):
-        import contextlib
         import threading
 
-        with contextlib.suppress(OSError):  # not permitted: stay at normal priority
+        try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _BACKGROUND_NICE)
+        except OSError:  # not permitted: stay at normal priority
+            return
 
 
 _BACKGROUND_NICE = 19  # the lowest priority; finish() makes up for any starvation

@@ -273,3 +273,43 @@ def test_stream_files_findings_in_report_order(size: int, order: str) -> None:
     assert result.seen == expected
     # Only an order that is not ruff's (files out of order) makes it start over.
     assert len(made) == (2 if order == "unsorted" and size < len(findings) else 1)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check"],
+        ["check", "--json-only", "--no-registry", "--no-cache", "--paths", "."],
+        ["check", "--json", "--strict", "--codes", "F401,E702", "B008", "--paths", "a", "b"],
+        ["check", "--paths", "a", "--paths", "b", "--codes", "x", "--codes", "F401"],
+        ["check", "--waivers", "w.yml", "--report", "r.json", "--root", ".", "--upload"],
+        ["check", "--sync", "--ignore-noqa", "--repository", "o/r", "--commit", "abc"],
+        ["check", "--paths", "", "=x", "--json-only", "--json-only"],
+    ],
+)
+def test_check_command_line_without_argparse_matches_argparse(argv: list[str]) -> None:
+    from t4client import cli
+
+    fast = cli._check_args(argv)
+    assert fast is not None
+    assert vars(fast) == vars(cli.build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--help"],
+        ["check", "--no-reg"],  # an abbreviation argparse accepts
+        ["check", "--paths=."],
+        ["check", "--paths", "-1"],  # argparse takes "-1" as a value
+        ["check", "--root", "-"],
+        ["check", "--", "."],
+        ["pre-pr", "a.py"],
+        ["--version"],
+        [],
+    ],
+)
+def test_other_command_lines_go_to_argparse(argv: list[str]) -> None:
+    from t4client import cli
+
+    assert cli._check_args(argv) is None

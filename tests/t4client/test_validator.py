@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import stat
 from pathlib import Path
@@ -381,7 +382,7 @@ def test_missing_ruff_on_path_and_beside_python(repo: Path, monkeypatch) -> None
 
     monkeypatch.setenv("PATH", str(repo))
     monkeypatch.setattr(ruffrun.sys, "executable", str(repo / "python"))
-    monkeypatch.setattr(ruffrun.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ruffrun.RuffError) as exc:
         ruffrun.ruff_command()
     assert exc.value.code == "ruff_missing"
