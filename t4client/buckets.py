@@ -205,12 +205,11 @@ class Stream:
         self.buckets.add(todo)  # type: ignore[union-attr]
 
     def result(self, findings: list[Finding]) -> Buckets:
-        """The buckets of every finding; ``findings`` is sorted into the report's order."""
-        findings.sort(key=finding_key)
+        """The buckets of ``findings`` (every finding ruff printed, in ruff's order)."""
         if self.in_order and self.held:
             self._file(self.held)
             self.held = []
         if self.buckets is None or not self.in_order:
             self.buckets = self.make()
-            self.buckets.add(findings)
+            self.buckets.add(sorted(findings, key=finding_key))
         return self.buckets

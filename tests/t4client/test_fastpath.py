@@ -266,10 +266,8 @@ def test_stream_files_findings_in_report_order(size: int, order: str) -> None:
     stream = Stream(make)  # type: ignore[arg-type]
     for i in range(0, len(findings), size):
         stream.add(findings[i : i + size])
-    everything = list(findings)
-    result = stream.result(everything)
+    result = stream.result(list(findings))
     expected = sorted(findings, key=lambda f: (f.file, f.line, f.column, f.code))
-    assert everything == expected
     assert result.seen == expected
     # Only an order that is not ruff's (files out of order) makes it start over.
     assert len(made) == (2 if order == "unsorted" and size < len(findings) else 1)
