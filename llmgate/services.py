@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apikeys.models import APIKey
+from t4site.db import insert_row
 
 from .errors import BudgetExceeded
 from .models import COST_PLACES, ZERO, KeyDailyBudget, LLMUsage, UsageStatus
@@ -230,20 +231,24 @@ def llm_call_settle(
                 connection.ops.adapt_datefield_value(reservation.day),
             ],
         )
-    return LLMUsage.objects.create(
-        api_key_id=reservation.api_key_id,
-        agent_id=reservation.agent_id,
-        model=reservation.model,
-        day=reservation.day,
-        created_at=timezone.now(),
-        status=status,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        estimated_cost=reservation.estimate,
-        cost=cost,
-        latency_ms=reservation.elapsed_ms(),
-        streamed=reservation.streamed,
-        error=error[:4000],
-        request_id=reservation.request_id,
-        upstream_id=upstream_id[:128],
+    # One ledger row per call, inside the settle transaction: the budget and the ledger
+    # never disagree. insert_row: see t4site.db (the ORM's INSERT compilation, per call).
+    return insert_row(
+        LLMUsage(
+            api_key_id=reservation.api_key_id,
+            agent_id=reservation.agent_id,
+            model=reservation.model,
+            day=reservation.day,
+            created_at=timezone.now(),
+            status=status,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            estimated_cost=reservation.estimate,
+            cost=cost,
+            latency_ms=reservation.elapsed_ms(),
+            streamed=reservation.streamed,
+            error=error[:4000],
+            request_id=reservation.request_id,
+            upstream_id=upstream_id[:128],
+        )
     )
