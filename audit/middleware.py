@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import ipaddress
 import json
 import logging
@@ -12,6 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from t4site.db import insert_row
 from t4site.errors import error_body
 from t4site.redaction import redact_data, redact_query_string, redact_text
 
@@ -72,6 +75,15 @@ def _capture_body(request: HttpRequest) -> str:
 
 
 class RequestLogMiddleware:
+    """Writes the request's RequestLog row once the response has been sent.
+
+    The row is written from the response's ``close()``, which the WSGI server calls after
+    the last byte has left (PEP 3333), so the audit insert is not part of any client's
+    latency; ``duration_ms`` still measures the time to produce the response. A streaming
+    response is logged when its stream ends. When no response exists (an exception escaped
+    every handler) the row is written at once with status 500.
+    """
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
@@ -92,17 +104,34 @@ class RequestLogMiddleware:
         try:
             if response is None:
                 response = self.get_response(request)
-            return response
-        finally:
-            self._write(request, response, body, started)
+        except BaseException:
+            _write(request, None, body, started)
+            raise
+        finished, duration_ms = timezone.now(), round((time.perf_counter() - started) * 1000, 3)
+        # HttpResponseBase.close() runs these closers; it is the hook Django itself uses to
+        # release a response's resources once the server is done with it.
+        response._resource_closers.append(
+            functools.partial(_write, request, response, body, started, (finished, duration_ms))
+        )
+        return response
 
-    def _write(
-        self, request: HttpRequest, response: HttpResponse | None, body: str, started: float
-    ) -> None:
-        # A failure to write the audit row must never fail the request itself.
-        try:
-            RequestLog.objects.create(
-                time=timezone.now(),
+
+def _write(
+    request: HttpRequest,
+    response: HttpResponse | None,
+    body: str,
+    started: float,
+    timing: tuple[dt.datetime, float] | None = None,
+) -> None:
+    """Insert the RequestLog row; ``timing`` is (finished at, duration in ms) when known."""
+    # A failure to write the audit row must never fail the request itself.
+    try:
+        if timing is None:
+            timing = timezone.now(), round((time.perf_counter() - started) * 1000, 3)
+        finished, duration_ms = timing
+        insert_row(
+            RequestLog(
+                time=finished,
                 method=request.method or "",
                 path=redact_text(request.path)[:2048],
                 query=redact_query_string(request.META.get("QUERY_STRING", "")),
@@ -110,11 +139,12 @@ class RequestLogMiddleware:
                 client_ip=client_ip(request),
                 key_prefix=getattr(request, "t4_key_prefix", "")[:32],
                 agent_id=getattr(request, "t4_agent_id", "")[:128],
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                duration_ms=duration_ms,
                 body=body,
                 user_agent=redact_text(request.META.get("HTTP_USER_AGENT", ""))[:256],
             )
-        except Exception:
-            logger.exception(
-                "request log write failed for %s %s", request.method, redact_text(request.path)
-            )
+        )
+    except Exception:
+        logger.exception(
+            "request log write failed for %s %s", request.method, redact_text(request.path)
+        )

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
+from django.http import JsonResponse, StreamingHttpResponse
 from django.test import Client
 
+from audit import middleware as audit_middleware
 from audit.models import RequestLog
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.urls_with_errors")]
@@ -120,10 +124,62 @@ def test_log_write_failure_never_fails_the_request(api_client, monkeypatch, capl
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(RequestLog.objects, "create", broken)
+    monkeypatch.setattr(audit_middleware, "insert_row", broken)
     response = api_client.get("/health")
     assert response.status_code == 200
     assert "request log write failed" in caplog.text
+    assert not RequestLog.objects.exists()
+
+
+@pytest.fixture
+def closing_like_a_server():
+    """response.close() fires request_finished, whose close_old_connections would drop the
+    test's database connection; Django's test client disconnects it the same way."""
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_finished.connect(close_old_connections)
+
+
+def test_row_is_written_when_the_server_closes_the_response(rf, closing_like_a_server):
+    """The insert happens in close(), after the server has sent the response: the row does
+    not exist while the response is being delivered, and it exists once it is closed."""
+    middleware = audit_middleware.RequestLogMiddleware(lambda request: JsonResponse({"ok": 1}))
+    response = middleware(rf.get("/health", REMOTE_ADDR="127.0.0.1"))
+    assert response.status_code == 200
+    assert not RequestLog.objects.exists()
+    response.close()
+    row = only_row()
+    assert (row.method, row.path, row.status) == ("GET", "/health", 200)
+    assert row.duration_ms >= 0
+
+
+def test_a_streaming_response_is_logged_when_its_stream_ends(rf, closing_like_a_server):
+    chunks_seen = []
+
+    def stream():
+        for chunk in (b"a", b"b"):
+            chunks_seen.append(RequestLog.objects.count())
+            yield chunk
+
+    middleware = audit_middleware.RequestLogMiddleware(
+        lambda request: StreamingHttpResponse(stream(), content_type="text/event-stream")
+    )
+    response = middleware(rf.get("/v1/stream"))
+    assert b"".join(response.streaming_content) == b"ab"
+    assert chunks_seen == [0, 0]
+    response.close()
+    assert only_row().status == 200
+
+
+def test_an_escaping_exception_is_logged_at_once_as_500(rf):
+    def explode(request):
+        raise RuntimeError("boom")
+
+    middleware = audit_middleware.RequestLogMiddleware(explode)
+    with pytest.raises(RuntimeError):
+        middleware(rf.get("/explode"))
+    row = only_row()
+    assert (row.path, row.status) == ("/explode", 500)
 
 
 def test_request_log_admin_is_read_only(admin_client):
