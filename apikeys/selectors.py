@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from t4site.db import get_by_column
+
 from .crypto import hash_key, key_matches, parse_key
 from .models import APIKey
-
-
-def _apikey_by_unique(column: str, value: str) -> APIKey | None:
-    """One key by a unique column, as a parameterised query.
-
-    This runs on every authenticated request; building the same two-line query through the
-    ORM costs several times more than executing it, so the SQL is written once here.
-    """
-    table = APIKey._meta.db_table
-    columns = ", ".join(f.column for f in APIKey._meta.concrete_fields)
-    sql = f"SELECT {columns} FROM {table} WHERE {column} = %s LIMIT 1"  # noqa: S608 (no input)
-    rows = list(APIKey.objects.raw(sql, [value]))
-    return rows[0] if rows else None
 
 
 def apikey_get_by_secret(*, raw: str) -> APIKey | None:
@@ -26,12 +15,13 @@ def apikey_get_by_secret(*, raw: str) -> APIKey | None:
 
     Well-formed keys are looked up by their public prefix and then compared in constant
     time; keys imported from the legacy registry have no prefix and are found by hash.
+    This runs on every authenticated request, hence ``get_by_column`` (see t4site.db).
     """
     parsed = parse_key(raw)
     if parsed is not None:
-        key = _apikey_by_unique("prefix", parsed.prefix)
+        key = get_by_column(APIKey, "prefix", parsed.prefix)
     else:
-        key = _apikey_by_unique("key_hash", hash_key(raw))
+        key = get_by_column(APIKey, "key_hash", hash_key(raw))
     if key is None or not key_matches(raw, key.key_hash):
         return None
     return key

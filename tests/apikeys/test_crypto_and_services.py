@@ -83,7 +83,9 @@ def test_lookup_by_secret_and_reference():
     issued = apikey_create(agent_id="agent-a", actor=ACTOR)
     prefix = issued.api_key.prefix
     assert apikey_get_by_secret(raw=issued.secret) == issued.api_key
-    assert apikey_get_by_secret(raw=issued.secret[:-1] + "A") in (None,)
+    # Change the last character (to one it is not: a fixed "A" would match 1 time in 64).
+    tampered = issued.secret[:-1] + ("A" if issued.secret[-1] != "A" else "B")
+    assert apikey_get_by_secret(raw=tampered) is None
     assert apikey_get_by_reference(reference=prefix) == issued.api_key
     assert apikey_get_by_reference(reference=f"t4_{prefix}") == issued.api_key
     assert apikey_get_by_reference(reference=issued.secret) == issued.api_key

@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apikeys.models import APIKey
 from audit.models import RequestLog
 from llmgate.models import LLMUsage, UsageStatus
-from t4site.db import insert_row
+from t4site.db import get_by_column, insert_row
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +91,31 @@ def test_one_statement_per_row_and_ip_addresses_normalised():
         )
     assert len(queries) == 1
     assert RequestLog.objects.get(pk=row.pk).client_ip == "2001:db8::1"
+
+
+def _field_values(instance) -> dict[str, object]:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_get_by_column_reads_a_key_exactly_as_the_orm_does(make_key):
+    issued = make_key(scopes=["llm:call", "intents:read"], daily_limit=Decimal("12.34"))
+    APIKey.objects.filter(pk=issued.api_key.pk).update(
+        last_used_at=dt.datetime(2026, 11, 24, 8, 30, 1, 250000, tzinfo=dt.UTC)
+    )
+    expected = APIKey.objects.get(pk=issued.api_key.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        found = get_by_column(APIKey, "prefix", expected.prefix)
+
+    assert len(queries) == 1
+    assert _field_values(found) == _field_values(expected)
+    assert found.scopes == ["llm:call", "intents:read"]  # JSON decoded
+    assert found.daily_limit == Decimal("12.34")
+    assert found.last_used_at.tzinfo is not None  # aware, as the ORM returns it
+    assert not found._state.adding and found._state.db == "default"
+
+
+def test_get_by_column_misses_return_none(make_key):
+    make_key()
+    assert get_by_column(APIKey, "prefix", "nosuchpf") is None
+    assert get_by_column(APIKey, "key_hash", "0" * 64) is None
