@@ -9,6 +9,12 @@ import os
 
 bind = os.environ.get("T4_BIND", "0.0.0.0:8001")
 workers = int(os.environ.get("T4_WORKERS", "4"))
+# Threaded workers: an LLM call holds its request for seconds while it waits on the provider,
+# so a sync worker would serve one call at a time and four workers would cap the whole gate
+# at four calls in flight. With threads each worker serves T4_THREADS requests at once (each
+# thread has its own database connection), and agents' HTTP keep-alive connections are kept.
+worker_class = "gthread"
+threads = int(os.environ.get("T4_THREADS", "8"))
 timeout = 120  # LLM calls through the gate can be slow
 # The request log is the access log (redacted); gunicorn's own would print raw query strings,
 # including a `?admin_token=`, so it stays off.
