@@ -76,7 +76,9 @@ class ChatCompletionsInput(serializers.Serializer):
     """POST /v1/chat/completions. Not strict: every other OpenAI field passes through."""
 
     model = serializers.CharField(max_length=128)
-    messages = serializers.ListField(child=serializers.JSONField())
+    # No child field: the body is parsed JSON already, so a JSONField child would only
+    # re-encode every message to prove it is JSON; _check_messages checks each one instead.
+    messages = serializers.ListField()
     stream = serializers.BooleanField(required=False, default=False, allow_null=True)
     stream_options = serializers.DictField(required=False, allow_null=True)
     n = serializers.IntegerField(min_value=1, max_value=128, required=False, allow_null=True)

@@ -203,6 +203,27 @@ def test_v1_plain_returns_the_upstream_body(
     assert usage.cost == Decimal("0.00042")  # 8 x 0.03/1K + 3 x 0.06/1K
 
 
+@pytest.mark.parametrize(
+    ("messages", "text"),
+    [
+        ("hello", "list"),
+        (["hello"], "messages[0] must be an object"),
+        ([{"role": "user", "content": 3}], "messages[0].content must be a string"),
+        ([{"role": "robot", "content": "x"}], "messages[0].role must be one of"),
+    ],
+)
+def test_v1_rejects_malformed_messages(
+    fake_openai: Any, llm_key: IssuedKey, api_client: Any, messages: Any, text: str
+) -> None:
+    response = _v1(api_client, {"model": "gpt-4", "messages": messages}, llm_key.secret)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("invalid_request_error", "messages")
+    assert text in error["message"]
+    assert not LLMUsage.objects.exists()
+    assert fake_openai.config.requests == []
+
+
 def test_v1_errors_use_the_openai_shape(fake_openai: Any, make_key: Any, api_client: Any) -> None:
     issued = make_key("poor", daily_limit=Decimal("0.01"))
     response = _v1(
