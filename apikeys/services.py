@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from audit.actor import Actor
 from audit.services import AuditedChange, auditlog_record_bulk
-from t4site.errors import DomainError
+from t4site.errors import Conflict, DomainError
 
-from .crypto import generate_key, generate_prefix, hash_key
+from .crypto import generate_key, generate_prefix, hash_key, parse_key
 from .models import ALL_SCOPES, APIKey
 
 MAX_EXPIRY_DAYS = 3650
@@ -86,6 +86,59 @@ def apikey_create(
             continue
         return IssuedKey(api_key=key, secret=secret)
     raise DomainError("Could not allocate a unique key prefix.", code="prefix_exhausted")
+
+
+LEGACY_IMPORT_CREATOR = "import:legacy-registry"
+
+
+@transaction.atomic
+def apikey_import_legacy(
+    *,
+    secret: str,
+    agent_id: str,
+    actor: Actor,
+    owner: str = "",
+    created_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    revoked: bool = False,
+    daily_limit: Decimal = Decimal("100.00"),
+) -> APIKey:
+    """Adopt a key from the legacy registry so the agent keeps using it: only its HMAC is
+    stored, as for keys issued here.
+
+    A well-formed ``t4_<prefix>_…`` key keeps its prefix (lookup is by prefix); any other key
+    gets ``legacy`` + 8 hex characters of its hash and is found by hash. Raises ``Conflict``
+    when the key was imported already or its prefix belongs to another key, and
+    ``DomainError`` for invalid values.
+    """
+    secret, agent_id = secret.strip(), agent_id.strip()
+    if not secret:
+        raise DomainError("The legacy key is empty.", code="invalid_key")
+    _validate(agent_id=agent_id, scopes=[], expires_in_days=None, daily_limit=daily_limit)
+    digest = hash_key(secret)
+    if APIKey.objects.filter(key_hash=digest).exists():
+        raise Conflict("Key already imported.", code="already_imported")
+    parsed = parse_key(secret)
+    prefix = parsed.prefix if parsed else f"legacy{digest[:8]}"
+    if APIKey.objects.filter(prefix=prefix).exists():
+        raise Conflict(f"The prefix {prefix} is taken by another key.", code="prefix_taken")
+    now = timezone.now()
+    try:
+        with transaction.atomic(), actor.audit_context():
+            return APIKey.objects.create(
+                prefix=prefix,
+                key_hash=digest,
+                agent_id=agent_id[:128],
+                owner=owner.strip()[:128],
+                scopes=list(ALL_SCOPES),
+                created_at=created_at or now,
+                created_by=LEGACY_IMPORT_CREATOR,
+                expires_at=expires_at,
+                revoked_at=now if revoked else None,
+                daily_limit=daily_limit,
+            )
+    except IntegrityError as exc:  # a concurrent import of the same key won the race
+        raise Conflict(f"The database refused the key: {exc}", code="already_imported") from exc
 
 
 @transaction.atomic

@@ -21,8 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from apikeys.crypto import hash_key, parse_key
-from apikeys.models import ALL_SCOPES, APIKey
+from apikeys.services import apikey_import_legacy
 from audit.actor import Actor
 from t4site.errors import DomainError
 
@@ -178,7 +177,6 @@ def import_api_keys(
     gets the prefix ``legacy`` + 8 hex characters of its hash and is found by hash.
     ``daily_used`` is not imported: spend belongs to the LLM gate's ledger and a new day.
     """
-    now = timezone.now()
     for label, row in rows:
         secret = str(row.get("key") or "").strip()
         agent_id = str(row.get("agent_id") or "").strip()
@@ -189,41 +187,26 @@ def import_api_keys(
         if not agent_id:
             report.skip(name, "missing agent_id")
             continue
-        digest = hash_key(secret)
-        if APIKey.objects.filter(key_hash=digest).exists():
-            report.skip(name, "already imported")
-            continue
-        parsed = parse_key(secret)
-        prefix = parsed.prefix if parsed else f"legacy{digest[:8]}"
-        if APIKey.objects.filter(prefix=prefix).exists():
-            report.skip(name, f"prefix {prefix} is taken by another key")
-            continue
         try:
             daily_limit = Decimal(str(row.get("daily_limit") or "100.00")).quantize(Decimal("0.01"))
-            created_at = _when(row.get("created_at")) or now
+            created_at = _when(row.get("created_at"))
             expires_at = _when(row.get("expires_at"))
         except (InvalidOperation, ValueError) as exc:
             report.skip(name, str(exc))
             continue
-        if daily_limit < 0:
-            report.skip(name, "negative daily_limit")
-            continue
         try:
-            with transaction.atomic(), actor.audit_context():
-                APIKey.objects.create(
-                    prefix=prefix,
-                    key_hash=digest,
-                    agent_id=agent_id[:128],
-                    owner=str(row.get("owner") or "").strip()[:128],
-                    scopes=list(ALL_SCOPES),
-                    created_at=created_at,
-                    created_by="import:legacy-registry",
-                    expires_at=expires_at,
-                    revoked_at=now if _truthy(row.get("revoked")) else None,
-                    daily_limit=daily_limit,
-                )
-        except IntegrityError as exc:
-            report.skip(name, f"database refused it: {exc}")
+            apikey_import_legacy(
+                secret=secret,
+                agent_id=agent_id,
+                actor=actor,
+                owner=str(row.get("owner") or ""),
+                created_at=created_at,
+                expires_at=expires_at,
+                revoked=_truthy(row.get("revoked")),
+                daily_limit=daily_limit,
+            )
+        except DomainError as exc:
+            report.skip(name, exc.detail)
             continue
         report.created["api_keys"] += 1
 

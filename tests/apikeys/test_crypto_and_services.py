@@ -12,14 +12,16 @@ from apikeys.crypto import generate_key, hash_key, key_matches, parse_key
 from apikeys.models import ALL_SCOPES, APIKey, KeyStatus
 from apikeys.selectors import apikey_get_by_reference, apikey_get_by_secret
 from apikeys.services import (
+    LEGACY_IMPORT_CREATOR,
     apikey_create,
+    apikey_import_legacy,
     apikey_revoke,
     apikey_revoke_all,
     apikey_rotate,
     apikey_touch,
 )
 from audit.actor import Actor
-from t4site.errors import DomainError
+from t4site.errors import Conflict, DomainError
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("tests")
@@ -154,3 +156,40 @@ def test_touch_writes_last_used_at_at_most_once_a_minute(django_assert_num_queri
     ):
         apikey_touch(api_key=fresh)
     assert APIKey.objects.get(pk=key.pk).last_used_at.minute == 1
+
+
+def test_import_legacy_keeps_a_well_formed_key_and_its_prefix():
+    secret = generate_key("legacyab")
+    key = apikey_import_legacy(
+        secret=secret, agent_id=" old-agent ", actor=ACTOR, revoked=False,
+        daily_limit=Decimal("5.00"),
+    )  # fmt: skip
+    assert (key.prefix, key.agent_id, key.created_by) == (
+        "legacyab",
+        "old-agent",
+        LEGACY_IMPORT_CREATOR,
+    )
+    assert key.key_hash == hash_key(secret) and secret not in str(vars(key))
+    assert apikey_get_by_secret(raw=secret) == key
+    assert LogEntry.objects.get_for_object(key).get().actor_email == ACTOR.label  # audited
+
+
+def test_import_legacy_plain_key_is_found_by_hash_and_may_arrive_revoked():
+    key = apikey_import_legacy(secret="plain-old-key-42", agent_id="old", actor=ACTOR, revoked=True)
+    assert key.prefix == "legacy" + hash_key("plain-old-key-42")[:8]
+    assert key.status == KeyStatus.REVOKED
+    assert apikey_get_by_secret(raw="plain-old-key-42") == key
+
+
+def test_import_legacy_refuses_duplicates_and_taken_prefixes():
+    issued = apikey_create(agent_id="current", actor=ACTOR)
+    with pytest.raises(Conflict, match="already imported"):
+        apikey_import_legacy(secret=issued.secret, agent_id="x", actor=ACTOR)
+    other = generate_key(issued.api_key.prefix)  # same prefix, different secret
+    with pytest.raises(Conflict, match="taken"):
+        apikey_import_legacy(secret=other, agent_id="x", actor=ACTOR)
+    with pytest.raises(DomainError, match="daily_limit"):
+        apikey_import_legacy(secret="k", agent_id="x", actor=ACTOR, daily_limit=Decimal(-1))
+    with pytest.raises(DomainError, match="agent_id"):
+        apikey_import_legacy(secret="k", agent_id=" ", actor=ACTOR)
+    assert APIKey.objects.count() == 1
