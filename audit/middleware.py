@@ -82,6 +82,10 @@ class RequestLogMiddleware:
     latency; ``duration_ms`` still measures the time to produce the response. A streaming
     response is logged when its stream ends. When no response exists (an exception escaped
     every handler) the row is written at once with status 500.
+
+    This relies on the server calling ``close()``, which WSGI servers always do (gunicorn in
+    a ``finally``). Django's ASGI handler skips it when the client disconnects mid-response,
+    which is one reason T4 is served over WSGI only (see t4site/asgi.py).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):

@@ -4,23 +4,28 @@
 ORM's per-call SQL compilation. It exists for the two inserts on the request path of every
 call — the request log and the LLM ledger — where compiling the INSERT cost about three
 times executing it (measured on SQLite: 0.11 ms against 0.035 ms). Values go through each
-field's own ``pre_save`` and ``get_db_prep_save``, so defaults, Decimals, aware datetimes,
-IP addresses and foreign keys are stored exactly as the ORM stores them. What it leaves
-out is deliberate: model signals (neither model is audited by django-auditlog and nothing
-listens to their saves) and multi-table inheritance.
+field's own ``pre_save`` and ``get_db_prep_save``, so Python defaults, Decimals, aware
+datetimes, IP addresses and foreign keys are stored exactly as the ORM stores them. It is
+for plain models only: no model signals (neither model is audited by django-auditlog and
+nothing listens to their saves), no multi-table inheritance, and models with database
+defaults or generated columns are refused; a value that is an expression (``F()``,
+``Now()``) falls back to ``save(force_insert=True)``.
 
 ``get_by_column`` is the read counterpart, for the API key lookup that authenticates every
 request: ``Model.objects.raw`` spent about 80% of that lookup working out column order and
-value converters, which depend only on the model, so they are worked out once here. Values
-go through the same backend and field converters the ORM applies.
+value converters, which depend only on the model and the connection, so they are worked out
+once per connection here. Values go through the same backend and field converters the ORM
+applies.
 """
 
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any, TypeVar
 
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 __all__ = ["get_by_column", "insert_row"]
 
@@ -32,15 +37,23 @@ def _insert_plan(model: type[models.Model], alias: str) -> tuple[str, tuple[mode
     """The INSERT statement of every concrete column but an auto primary key, and its fields.
 
     The new primary key comes back through RETURNING where the backend supports it
-    (PostgreSQL, SQLite >= 3.35), else from ``cursor.lastrowid``.
+    (PostgreSQL, SQLite >= 3.35), else from ``cursor.lastrowid``. Only quoted identifiers
+    are cached, nothing tied to one thread's connection.
     """
     connection = connections[alias]
     meta = model._meta
+    if meta.parents:
+        raise TypeError(f"insert_row does not handle multi-table inheritance ({model.__name__})")
+    for field in meta.concrete_fields:
+        if getattr(field, "generated", False) or field.db_default is not models.NOT_PROVIDED:
+            raise TypeError(
+                f"insert_row does not handle database defaults or generated columns "
+                f"({model.__name__}.{field.name}); use the ORM"
+            )
     fields = tuple(
         field
         for field in meta.concrete_fields
         if not (field.primary_key and isinstance(field, models.AutoField))
-        and not getattr(field, "generated", False)
     )
     quote = connection.ops.quote_name
     # Only identifiers from the model's metadata are interpolated; values are parameters.
@@ -53,11 +66,19 @@ def _insert_plan(model: type[models.Model], alias: str) -> tuple[str, tuple[mode
 
 
 def insert_row(instance: M, *, using: str = "default") -> M:
-    """INSERT ``instance`` (new, unsaved) and return it with its primary key set."""
+    """INSERT ``instance`` (new; an auto primary key unset) and return it with its key set."""
     connection = connections[using]
     sql, fields = _insert_plan(type(instance), using)
+    if instance.pk is not None and isinstance(instance._meta.pk, models.AutoField):
+        raise ValueError("insert_row assigns the auto primary key; the instance must not have one")
+    values = [field.pre_save(instance, True) for field in fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        # An expression needs the query compiler; this path is off the hot one.
+        instance.save(force_insert=True, using=using)
+        return instance
     params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values, strict=True)
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -71,20 +92,35 @@ def insert_row(instance: M, *, using: str = "default") -> M:
     return instance
 
 
-@functools.cache
+_Converters = list[tuple[int, list[Any], Any]]
+_SelectPlan = tuple[str, models.Field, list[str], _Converters]
+# Converters are bound to one connection's operations (SQLite's datetime converter reads its
+# connection's time zone), and each thread has its own connection: one plan per connection.
+_select_plans: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[Any, _SelectPlan]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _select_plan(
-    model: type[models.Model], column: str, alias: str
-) -> tuple[str, list[str], list[tuple[int, list[Any], Any]]]:
-    """SELECT every concrete column by one column's value; the attnames in column order and,
-    per column that needs them, its converters (as the SQL compiler would apply them)."""
-    connection = connections[alias]
+    model: type[models.Model], column: str, connection: BaseDatabaseWrapper
+) -> _SelectPlan:
+    """SELECT every concrete column by one column's value: the statement, the column's
+    field, the attnames in column order and, per column that needs them, its converters (as
+    the SQL compiler would apply them)."""
+    plans = _select_plans.get(connection)
+    if plans is None:
+        plans = _select_plans.setdefault(connection, {})
+    plan = plans.get((model, column))
+    if plan is not None:
+        return plan
     meta = model._meta
     quote = connection.ops.quote_name
     fields = meta.concrete_fields
+    where = meta.get_field(column)
     columns = ", ".join(quote(field.column) for field in fields)
     sql = (
         f"SELECT {columns} FROM {quote(meta.db_table)} "  # noqa: S608 (identifiers only)
-        f"WHERE {quote(meta.get_field(column).column)} = %s LIMIT 1"
+        f"WHERE {quote(where.column)} = %s LIMIT 1"
     )
     converters = []
     for index, field in enumerate(fields):
@@ -94,15 +130,17 @@ def _select_plan(
         )
         if found:
             converters.append((index, found, expression))
-    return sql, [field.attname for field in fields], converters
+    plan = (sql, where, [field.attname for field in fields], converters)
+    plans[(model, column)] = plan
+    return plan
 
 
 def get_by_column(model: type[M], column: str, value: Any, *, using: str = "default") -> M | None:
     """The row of ``model`` whose unique ``column`` equals ``value``, or None."""
     connection = connections[using]
-    sql, attnames, converters = _select_plan(model, column, using)
+    sql, where, attnames, converters = _select_plan(model, column, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
+        cursor.execute(sql, [where.get_db_prep_value(value, connection, prepared=False)])
         row = cursor.fetchone()
     if row is None:
         return None

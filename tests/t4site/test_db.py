@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import NOT_PROVIDED
+from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
 from apikeys.models import APIKey
@@ -119,3 +121,29 @@ def test_get_by_column_misses_return_none(make_key):
     make_key()
     assert get_by_column(APIKey, "prefix", "nosuchpf") is None
     assert get_by_column(APIKey, "key_hash", "0" * 64) is None
+
+
+def test_insert_row_refuses_an_instance_that_has_a_primary_key(issued_key):
+    row = LLMUsage(pk=42, **_ledger_values(issued_key.api_key.pk, "llm-pk"))
+    with pytest.raises(ValueError, match="primary key"):
+        insert_row(row)
+    assert not LLMUsage.objects.exists()
+
+
+def test_an_expression_value_falls_back_to_the_orm(issued_key):
+    values = {**_ledger_values(issued_key.api_key.pk, "llm-now"), "created_at": Now()}
+    row = insert_row(LLMUsage(**values))
+    assert row.pk is not None
+    assert LLMUsage.objects.get(pk=row.pk).created_at is not None
+
+
+def test_models_with_database_defaults_are_refused():
+    from intents.models import Intent
+
+    if not any(
+        getattr(f, "generated", False) or f.db_default is not NOT_PROVIDED
+        for f in Intent._meta.concrete_fields
+    ):
+        pytest.skip("Intent has no generated column any more")
+    with pytest.raises(TypeError, match="generated columns"):
+        insert_row(Intent(id="T4-x"))
