@@ -142,12 +142,12 @@ def cmd_pre_pr(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from t4client import migrate
+    from t4client import migrate, migrate_runs
 
     root = Path(args.root).resolve() if args.root else None
     try:
         if args.revert:
-            result = migrate.revert_run(args.revert, root=root, force=args.force)
+            result = migrate_runs.revert_run(args.revert, root=root, force=args.force)
             if args.json_output:
                 print(_dump(result))
             else:
@@ -162,7 +162,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         plan = migrate.plan_migration(args.paths, root=root)
         run_id = None
         if args.apply and plan.files:
-            run_id, _ = migrate.apply_plan(plan)
+            run_id, _ = migrate_runs.apply_plan(plan)
         report = plan.report("apply" if args.apply else "dry-run", run_id)
     except _http.T4Error as exc:
         return _emit_error(args, exc)

@@ -11,26 +11,23 @@ Safety rules (a codemod must never corrupt a file):
   the originals back byte for byte;
 * the plan is computed by one function, so a dry run and the apply that follows report the
   same conversions.
+
+This module plans (reading files, finding legacy forms, owners from git blame, the compile
+check); applying and reverting a run live in :mod:`t4client.migrate_runs`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import os
 import re
-import secrets
-import shutil
 import subprocess
-import tempfile
 import tokenize
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from t4client._http import T4Error
 from t4client.annotations import CODE_RE, STATUSES, parse_line
 from t4client.paths import find_root, resolve_paths
 from t4client.ruffrun import RuffRun
@@ -41,12 +38,6 @@ NOREPLY_RE = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+)@users\.noreply\.github\.com
 CARRIED_FIELDS = ("ticket", "eta", "suggestion", "reason_category")
 REVIEW_THRESHOLD = 0.8
 SHA_RE = re.compile(r"[0-9a-f]{40}")
-
-
-class MigrationError(T4Error):
-    def __init__(self, message: str, *, code: str = "migration_failed") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass
@@ -354,113 +345,4 @@ def _convert(
     return conv, comment
 
 
-# --- applying and reverting --------------------------------------------------------------
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".t4tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def new_run_id() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def apply_plan(plan: Plan, *, run_id: str | None = None) -> tuple[str, Path]:
-    """Back up every original, then rewrite atomically. Returns (run id, run directory)."""
-    run_id = run_id or new_run_id()
-    run_dir = plan.root / ".t4" / "runs" / run_id
-    (run_dir / "files").mkdir(parents=True, exist_ok=False)
-    manifest: dict[str, Any] = {
-        "run_id": run_id,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(),
-        "root": str(plan.root),
-        "status": "applying",
-        "files": [
-            {
-                "path": fp.rel,
-                "backup": f"files/{fp.rel}",
-                "sha256_before": _sha(fp.original),
-                "sha256_after": _sha(fp.updated),
-                "conversions": len(fp.conversions),
-            }
-            for fp in plan.files
-        ],
-        "conversions": [asdict(c) for c in plan.conversions],
-    }
-    for fp in plan.files:
-        backup = run_dir / "files" / fp.rel
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(backup, fp.original)
-    manifest_path = run_dir / "manifest.json"
-    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
-    for fp in plan.files:
-        current = fp.path.read_bytes()
-        if current != fp.original:
-            raise MigrationError(
-                f"{fp.rel} changed while migrating; run {run_id} stopped", code="concurrent_change"
-            )
-        atomic_write(fp.path, fp.updated)
-    manifest["status"] = "applied"
-    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
-    return run_id, run_dir
-
-
-def revert_run(run_id: str, *, root: Path | None = None, force: bool = False) -> dict[str, Any]:
-    root = (root or find_root()).resolve()
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", run_id):
-        raise MigrationError(f"invalid run id {run_id!r}", code="bad_run_id")
-    run_dir = root / ".t4" / "runs" / run_id
-    try:
-        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise MigrationError(
-            f"no readable manifest for run {run_id} under {run_dir}: {exc}", code="run_not_found"
-        ) from exc
-    restored, already, conflicts = [], [], []
-    for entry in manifest["files"]:
-        target = root / entry["path"]
-        original = (run_dir / entry["backup"]).read_bytes()
-        if _sha(original) != entry["sha256_before"]:
-            raise MigrationError(f"backup of {entry['path']} is damaged", code="backup_damaged")
-        current = target.read_bytes() if target.exists() else None
-        if current == original:
-            already.append(entry["path"])
-            continue
-        if current is not None and _sha(current) != entry["sha256_after"] and not force:
-            conflicts.append(
-                {
-                    "file": entry["path"],
-                    "reason": "changed since the migration (use --force to overwrite)",
-                }
-            )
-            continue
-        atomic_write(target, original)
-        restored.append(entry["path"])
-    manifest["status"] = "reverted" if not conflicts else "partially_reverted"
-    manifest["reverted_at"] = dt.datetime.now(dt.UTC).isoformat()
-    atomic_write(run_dir / "manifest.json", json.dumps(manifest, indent=2).encode())
-    return {
-        "mode": "revert",
-        "run_id": run_id,
-        "restored": restored,
-        "already_original": already,
-        "conflicts": conflicts,
-    }
-
-
-__all__ = ["apply_plan", "blame_owners", "owner_from_author", "plan_migration", "revert_run"]
+__all__ = ["blame_owners", "owner_from_author", "plan_migration"]
