@@ -7,7 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.http import QueryDict
 
-from .selectors import Filters, utc_today
+from .selectors.common import Filters, utc_today
 
 MAX_SPAN_DAYS = 366
 

@@ -96,7 +96,8 @@ class DatabaseCollector(Collector):
     """Scrape-time aggregates from the database (one small grouped query each)."""
 
     def collect(self) -> Iterator[Metric]:
-        from .selectors import llm_totals_by_model_status, open_intents_by_status
+        from .selectors.intents import open_intents_by_status
+        from .selectors.spend import llm_totals_by_model_status
 
         calls = CounterMetricFamily(
             "t4_llm_calls", "LLM gate calls by model and status.", labels=["model", "status"]

@@ -4,6 +4,7 @@ HTML (with an SVG chart beside the numbers) or, for ``?format=csv&table=<name>``
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -13,13 +14,24 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from . import selectors as sel
+from llmgate.models import ZERO
+
 from .charts import bar_chart, line_chart
 from .forms import parse_filters
+from .selectors.activity import request_totals, request_window, requests_per_hour, slowest_paths
+from .selectors.common import is_team_lead, optional_model
+from .selectors.intents import (
+    expiring_waivers,
+    intent_counts,
+    intent_status_counts,
+    stale_intents,
+)
+from .selectors.reports import quality_reports
+from .selectors.spend import SpendRow, keys_near_limit, spend_rows, spend_source
 from .tables import Link, Table, csv_response
 from .trend import eta_to_target
 
-team_lead_required = user_passes_test(sel.is_team_lead, login_url=settings.LOGIN_URL)
+team_lead_required = user_passes_test(is_team_lead, login_url=settings.LOGIN_URL)
 
 PAGES = [
     ("dashboard:overview", "Overview", "Lint debt from the uploaded reports, trend and ETA"),
@@ -76,7 +88,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     series = request.GET.get("series", "total_findings")
     if series not in {"total_findings", "unannotated"}:
         series = "total_findings"
-    reports = sel.quality_reports(filters=filters)
+    reports = quality_reports(filters=filters)
     trend = Table(
         "reports",
         "Reports",
@@ -121,7 +133,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         context["eta"] = eta_to_target(
             [(r.created_at, getattr(r, series)) for r in reports], target=target
         )
-    status = sel.intent_status_counts(filters=filters)
+    status = intent_status_counts(filters=filters)
     intents_table = Table("intent_status", "Intents by status (now)", ["status", "intents"])
     intents_table.rows = [[k, v] for k, v in status.items()]
     return _respond(request, "dashboard/overview.html", "overview", [trend, intents_table], context)
@@ -132,25 +144,23 @@ def intents(request: HttpRequest) -> HttpResponse:
     form, filters, dated = parse_filters(request.GET, default_days=30)
     stale_days = settings.T4_STALE_DAYS
     by_status = Table("by_status", "By status", ["status", "intents"])
-    by_status.rows = [
-        [k, v] for k, v in sel.intent_status_counts(filters=filters, dated=dated).items()
-    ]
+    by_status.rows = [[k, v] for k, v in intent_status_counts(filters=filters, dated=dated).items()]
     by_owner = Table("by_owner", "By owner (top 100)", ["owner", "intents"])
     by_owner.rows = [
-        [k or "(none)", v] for k, v in sel.intent_counts(filters=filters, by="owner", dated=dated)
+        [k or "(none)", v] for k, v in intent_counts(filters=filters, by="owner", dated=dated)
     ]
     by_code = Table("by_code", "By code (top 100)", ["code", "intents"])
-    by_code.rows = [[k, v] for k, v in sel.intent_counts(filters=filters, by="code", dated=dated)]
+    by_code.rows = [[k, v] for k, v in intent_counts(filters=filters, by="code", dated=dated)]
     columns = ["id", "code", "file", "line", "owner", "ticket", "status", "reason"]
     stale = Table(
         "stale",
         f"Stale intents (open, untouched for {stale_days} days; oldest 100)",
         [*columns, "modified"],
     )
-    for i in sel.stale_intents(filters=filters, days=stale_days):
+    for i in stale_intents(filters=filters, days=stale_days):
         stale.rows.append([*_intent_cells(i), i.modified_at])
     expiring = Table("expiring", "Waivers expiring within 14 days", [*columns, "expires"])
-    for i in sel.expiring_waivers(filters=filters):
+    for i in expiring_waivers(filters=filters):
         expiring.rows.append([*_intent_cells(i), i.expires_at])
     context = {
         "form": form,
@@ -172,33 +182,33 @@ def llm_spend(request: HttpRequest) -> HttpResponse:
     form, filters, _ = parse_filters(request.GET, default_days=30)
     money_cols = ["calls", "refused", "prompt tokens", "completion tokens", "cost (USD)"]
 
-    def cells(row: sel.SpendRow) -> list[Any]:
-        cost = row.cost.quantize(sel.Decimal("0.0001"))
+    def cells(row: SpendRow) -> list[Any]:
+        cost = row.cost.quantize(Decimal("0.0001"))
         return [row.calls, row.refused, row.prompt_tokens, row.completion_tokens, cost]
 
     per_agent_day = Table("agent_day", "Per agent per day", ["day", "agent", *money_cols])
-    source = sel.spend_source(filters=filters)  # one ledger scan for every table
-    rows = sel.spend_rows(filters=filters, group=("day", "agent_id"), source=source)
+    source = spend_source(filters=filters)  # one ledger scan for every table
+    rows = spend_rows(filters=filters, group=("day", "agent_id"), source=source)
     rows.sort(key=lambda r: (r.day, r.agent_id))
     per_agent_day.rows = [[r.day, r.agent_id, *cells(r)] for r in rows]
 
     per_day: dict[Any, list[Any]] = {}
     day = filters.start
     while day <= filters.end:
-        per_day[day] = [0, 0, sel.ZERO]
+        per_day[day] = [0, 0, ZERO]
         day += timedelta(days=1)
     for r in rows:
-        slot = per_day.setdefault(r.day, [0, 0, sel.ZERO])
+        slot = per_day.setdefault(r.day, [0, 0, ZERO])
         slot[0] += r.calls
         slot[1] += r.refused
         slot[2] += r.cost
     daily = Table("daily", "Per day (all agents)", ["day", "calls", "refused", "cost (USD)"])
     daily.rows = [
-        [d, c, f, cost.quantize(sel.Decimal("0.0001"))] for d, (c, f, cost) in per_day.items()
+        [d, c, f, cost.quantize(Decimal("0.0001"))] for d, (c, f, cost) in per_day.items()
     ]
 
     per_model = Table("per_model", "Per model", ["model", *money_cols])
-    models = sel.spend_rows(filters=filters, group=("model",), source=source)
+    models = spend_rows(filters=filters, group=("model",), source=source)
     models.sort(key=lambda r: (-r.cost, r.model))
     per_model.rows = [[r.model, *cells(r)] for r in models]
 
@@ -207,15 +217,15 @@ def llm_spend(request: HttpRequest) -> HttpResponse:
         "Keys closest to their daily limit (today, UTC)",
         ["key", "agent", "owner", "daily limit", "spent", "reserved", "used %", "refusals"],
     )
-    for k in sel.keys_near_limit(filters=filters):
+    for k in keys_near_limit(filters=filters):
         near.rows.append(
             [
                 Link(k["prefix"], reverse("admin:apikeys_apikey_change", args=[k["key_id"]])),
                 k["agent_id"],
                 k["owner"],
                 k["daily_limit"],
-                k["spent"].quantize(sel.Decimal("0.0001")),
-                k["reserved"].quantize(sel.Decimal("0.0001")),
+                k["spent"].quantize(Decimal("0.0001")),
+                k["reserved"].quantize(Decimal("0.0001")),
                 k["used_pct"],
                 k["refusals"],
             ]
@@ -223,15 +233,15 @@ def llm_spend(request: HttpRequest) -> HttpResponse:
     refused = Table("refused", "Refused calls (budget exceeded)", ["day", "agent", "refused"])
     refused.rows = [[r.day, r.agent_id, r.refused] for r in rows if r.refused]
 
-    total_cost = sum((r.cost for r in rows), sel.ZERO)
+    total_cost = sum((r.cost for r in rows), ZERO)
     context = {
         "form": form,
         "filters": filters,
-        "total_cost": total_cost.quantize(sel.Decimal("0.01")),
+        "total_cost": total_cost.quantize(Decimal("0.01")),
         "total_calls": sum(r.calls for r in rows),
         "total_refused": sum(r.refused for r in rows),
         "rolled_until": source.rolled,
-        "rollup_available": sel.optional_model("llmgate", "DailySpend") is not None,
+        "rollup_available": optional_model("llmgate", "DailySpend") is not None,
         "cost_chart": bar_chart(
             [f"{d:%m-%d}" for d in per_day], [v[2] for v in per_day.values()], title="Cost per day"
         ),
@@ -251,8 +261,8 @@ def api_activity(request: HttpRequest) -> HttpResponse:
         "Requests per hour (UTC)",
         ["hour", "requests", "4xx", "5xx", "429", "avg ms"],
     )
-    window = sel.request_window(filters=filters)
-    hours = sel.requests_per_hour(filters=filters, window=window)
+    window = request_window(filters=filters)
+    hours = requests_per_hour(filters=filters, window=window)
     hourly.rows = [
         [
             h["hour"],
@@ -269,9 +279,9 @@ def api_activity(request: HttpRequest) -> HttpResponse:
     )
     slow.rows = [
         [p["path"], p["n"], round(p["avg_ms"] or 0, 1), round(p["max_ms"] or 0, 1)]
-        for p in sel.slowest_paths(filters=filters, window=window)
+        for p in slowest_paths(filters=filters, window=window)
     ]
-    totals = sel.request_totals(hours=hours)
+    totals = request_totals(hours=hours)
     summary = Table("totals", "Totals", ["requests", "4xx", "5xx", "429", "avg ms"])
     summary.rows = [
         [totals["n"], totals["c4xx"], totals["c5xx"], totals["c429"], round(totals["avg_ms"], 1)]

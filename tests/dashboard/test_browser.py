@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from dashboard.selectors import utc_today
+from dashboard.selectors.common import utc_today
 
 from .conftest import XSS
 

@@ -18,7 +18,7 @@ from django.test import Client, override_settings
 from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard.selectors import utc_today
+from dashboard.selectors.common import utc_today
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.dashboard.urls")]
 

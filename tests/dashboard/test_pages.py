@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from audit.models import RequestLog
 from audit.rollups import HOUR, hour_floor, requesthourly_rollup
-from dashboard.selectors import Filters, slowest_paths, utc_today
+from dashboard.selectors.activity import slowest_paths
+from dashboard.selectors.common import Filters, utc_today
 from llmgate.models import KeyDailyBudget
 
 from .conftest import XSS
