@@ -14,9 +14,7 @@ affects both series alike. Target: added p50 <= 5 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,17 +24,16 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.live import free_port, gunicorn, manage, server_env  # noqa: E402
+
 UPSTREAM_KEY = "sk-bench-upstream"
 TARGET_ADDED_P50_MS = 5.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait until the fake provider answers (any HTTP status will do)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -99,103 +96,88 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    import openai  # the official SDK, as an agent would use it
-
     var_dir = Path(tempfile.mkdtemp(prefix="t4-llm-bench-"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "T4_RATE_REDIS"}
-    }
-    fake_port, t4_port = free_port(), free_port()
+    fake_port = free_port()
     fake_url = f"http://127.0.0.1:{fake_port}/v1"
-    t4_url = f"http://127.0.0.1:{t4_port}"
-    env.update(
-        T4_VAR_DIR=str(var_dir),
-        # Production settings: DEBUG would record every SQL query and slow each request.
-        DEBUG="0",
-        SECRET_KEY="bench-secret-key-not-for-production-0123456789",
-        T4_ADMIN_TOKEN="bench-admin-token",
+    # Production settings (DEBUG off: it would record every SQL query and slow each request).
+    env = server_env(
+        var_dir,
         OPENAI_API_KEY=UPSTREAM_KEY,
         OPENAI_BASE_URL=fake_url,
         OPENAI_MAX_RETRIES="0",
-        PYTHONPATH=str(ROOT),
     )
-    processes: list[subprocess.Popen] = []
-    log = (var_dir / "server.log").open("w")
+    server_args = ["-c", str(ROOT / "gunicorn.conf.py")]
+    if args.worker_class:
+        server_args += ["--worker-class", args.worker_class]
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "llmgate.fake_openai", "--port", str(fake_port),
+         "--api-key", UPSTREAM_KEY, "--no-record"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     try:
-        fake = subprocess.Popen(
-            [sys.executable, "-m", "llmgate.fake_openai", "--port", str(fake_port),
-             "--api-key", UPSTREAM_KEY, "--no-record"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
-        )  # fmt: skip
-        processes.append(fake)
-        manage = [sys.executable, str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
-        secret = subprocess.run(
-            [*manage, "create_api_key", "--agent_id", "bench", "--daily_limit", "1000000",
-             "--rate_per_minute", "1000000", "--scopes", "llm:call"],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
-        server = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                  "t4site.wsgi:application", "--bind", f"127.0.0.1:{t4_port}", "--workers",
-                  str(args.workers), "--log-level", "warning"]  # fmt: skip
-        if args.worker_class:
-            server += ["--worker-class", args.worker_class]
-        t4 = subprocess.Popen(server, cwd=ROOT, env=env, stdout=log, stderr=log)
-        processes.append(t4)
+        manage(env, "migrate", "--noinput")
+        secret = manage(
+            env, "create_api_key", "--agent_id", "bench", "--daily_limit", "1000000",
+            "--rate_per_minute", "1000000", "--scopes", "llm:call",
+        ).strip()  # fmt: skip
         wait_for(fake_url + "/models", fake)
-        wait_for(t4_url + "/health", t4)
-
-        direct = openai.OpenAI(base_url=fake_url, api_key=UPSTREAM_KEY, max_retries=0)
-        gated = openai.OpenAI(base_url=t4_url + "/v1", api_key=secret, max_retries=0)
-        messages = [{"role": "user", "content": "Explain this function in one sentence."}]
-
-        def timed(client: openai.OpenAI) -> float:
-            started = time.perf_counter()
-            completion = client.chat.completions.create(
-                model="gpt-4o-mini", messages=messages, max_tokens=64
-            )
-            elapsed = (time.perf_counter() - started) * 1000
-            assert completion.choices[0].message.content
-            return elapsed
-
-        for _ in range(args.warmup):
-            timed(direct)
-            timed(gated)
-        direct_ms: list[float] = []
-        gated_ms: list[float] = []
-        for _ in range(args.calls):
-            direct_ms.append(timed(direct))
-            gated_ms.append(timed(gated))
-
-        worker_class = args.worker_class or "gthread (gunicorn.conf.py)"
-        print(f"LLM gate overhead: {args.calls} calls each, gunicorn {args.workers} "
-              f"{worker_class} workers, "
-              "SQLite (embedded default), fake upstream on 127.0.0.1")  # fmt: skip
-        print(f"{'':14}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
-        for name, values in (("direct", direct_ms), ("through T4", gated_ms)):
-            print(
-                f"{name:14}{percentile(values, 50):10.2f}{percentile(values, 99):10.2f}"
-                f"{statistics.fmean(values):10.2f}"
-            )
-        added_p50 = percentile(gated_ms, 50) - percentile(direct_ms, 50)
-        added_p99 = percentile(gated_ms, 99) - percentile(direct_ms, 99)
-        print(f"added p50: {added_p50:.2f} ms   added p99: {added_p99:.2f} ms")
-        verdict = "meets" if added_p50 <= TARGET_ADDED_P50_MS else "MISSES"
-        print(f"target added p50 <= {TARGET_ADDED_P50_MS} ms: {verdict}")
-        print_server_side(var_dir, args.calls + args.warmup)
+        with gunicorn(
+            env, workers=args.workers, log_path=var_dir / "server.log", extra_args=server_args
+        ) as t4_url:
+            run(args, fake_url=fake_url, t4_url=t4_url, secret=secret, var_dir=var_dir)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
+        fake.terminate()
+        try:
+            fake.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            fake.kill()
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def run(
+    args: argparse.Namespace, *, fake_url: str, t4_url: str, secret: str, var_dir: Path
+) -> None:
+    """The timed part: both series, alternating, then the figures."""
+    import openai  # the official SDK, as an agent would use it
+
+    direct = openai.OpenAI(base_url=fake_url, api_key=UPSTREAM_KEY, max_retries=0)
+    gated = openai.OpenAI(base_url=t4_url + "/v1", api_key=secret, max_retries=0)
+    messages = [{"role": "user", "content": "Explain this function in one sentence."}]
+
+    def timed(client: openai.OpenAI) -> float:
+        started = time.perf_counter()
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, max_tokens=64
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        assert completion.choices[0].message.content
+        return elapsed
+
+    for _ in range(args.warmup):
+        timed(direct)
+        timed(gated)
+    direct_ms: list[float] = []
+    gated_ms: list[float] = []
+    for _ in range(args.calls):
+        direct_ms.append(timed(direct))
+        gated_ms.append(timed(gated))
+
+    worker_class = args.worker_class or "gthread (gunicorn.conf.py)"
+    print(f"LLM gate overhead: {args.calls} calls each, gunicorn {args.workers} "
+          f"{worker_class} workers, "
+          "SQLite (embedded default), fake upstream on 127.0.0.1")  # fmt: skip
+    print(f"{'':14}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
+    for name, values in (("direct", direct_ms), ("through T4", gated_ms)):
+        print(
+            f"{name:14}{percentile(values, 50):10.2f}{percentile(values, 99):10.2f}"
+            f"{statistics.fmean(values):10.2f}"
+        )
+    added_p50 = percentile(gated_ms, 50) - percentile(direct_ms, 50)
+    added_p99 = percentile(gated_ms, 99) - percentile(direct_ms, 99)
+    print(f"added p50: {added_p50:.2f} ms   added p99: {added_p99:.2f} ms")
+    verdict = "meets" if added_p50 <= TARGET_ADDED_P50_MS else "MISSES"
+    print(f"target added p50 <= {TARGET_ADDED_P50_MS} ms: {verdict}")
+    print_server_side(var_dir, args.calls + args.warmup)
 
 
 if __name__ == "__main__":

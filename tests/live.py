@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -77,9 +77,16 @@ def wait_healthy(base_url: str, process: subprocess.Popen, timeout: float = 30.0
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], *, workers: int = 1, log_path: Path | None = None
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    log_path: Path | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
-    """Run ``gunicorn t4site.wsgi`` on a free loopback port; yields its base URL."""
+    """Run ``gunicorn t4site.wsgi`` on a free loopback port; yields its base URL.
+
+    ``extra_args`` go to gunicorn as they are (``-c gunicorn.conf.py``, a worker class, ...).
+    """
     port = free_port()
     log = open(log_path or os.devnull, "w")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
@@ -94,6 +101,7 @@ def gunicorn(
             str(workers),
             "--log-level",
             "warning",
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,

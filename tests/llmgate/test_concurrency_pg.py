@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from django.db import connection
 from llmgate import call_openai_chat
 from llmgate.models import KeyDailyBudget, LLMUsage
 from llmgate.pricing import prompt_token_bound
+from tests.live import gunicorn
 from tests.tiers import require_postgres
 
 from .conftest import FAKE_OPENAI_KEY
@@ -97,32 +95,12 @@ def test_threads_never_overspend(worst_case_upstream: Any, make_key: Any) -> Non
     _assert_exactly_fitting(issued.api_key.pk, outcomes, "refused")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _database_url() -> str:
     db = connection.settings_dict
     auth = quote(db["USER"] or "postgres")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"])
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not become healthy")
 
 
 @pytest.fixture
@@ -145,30 +123,13 @@ def t4_servers(
         OPENAI_MAX_RETRIES="0",
         LOG_LEVEL="WARNING",
     )
-    processes: list[subprocess.Popen] = []
-    urls: list[str] = []
-    try:
-        for _ in range(2):
-            port = _free_port()
-            command = [
-                sys.executable, "-m", "gunicorn", "t4site.wsgi:application",
-                "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                "--worker-class", "gthread", "--threads", "8", "--log-level", "warning",
-            ]  # fmt: skip
-            processes.append(subprocess.Popen(command, cwd=ROOT, env=env))
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, process in zip(urls, processes, strict=True):
-            _wait_healthy(url, process)
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                gunicorn(env, extra_args=["--worker-class", "gthread", "--threads", "8"])
+            )
+            for _ in range(2)
+        ]
 
 
 def _post(url: str, secret: str) -> str:
