@@ -53,7 +53,14 @@ def _annotation_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _sync_annotation(item: Mapping[str, Any], *, api_key: APIKey, actor: Actor, result: SyncResult):
+def _sync_annotation(
+    item: Mapping[str, Any],
+    *,
+    api_key: APIKey,
+    actor: Actor,
+    known: dict[str, Intent],
+    result: SyncResult,
+) -> None:
     intent_id = _text(item.get("id"), 200)
     if not ID_RE.match(intent_id):
         result.skipped.append({"id": intent_id, "reason": "annotation has no valid id"})
@@ -68,10 +75,10 @@ def _sync_annotation(item: Mapping[str, Any], *, api_key: APIKey, actor: Actor, 
     if wanted_status not in IntentStatus.values or wanted_status == IntentStatus.EXPIRED:
         wanted_status = ""
     fields = _annotation_fields(item)
-    existing = Intent.objects.filter(pk=intent_id).first()
+    existing = known.get(intent_id)
     try:
         if existing is None:
-            intent_create(
+            known[intent_id] = intent_create(
                 id=intent_id,
                 code=code,
                 file=file,
@@ -95,22 +102,26 @@ def _sync_annotation(item: Mapping[str, Any], *, api_key: APIKey, actor: Actor, 
         if not changes and status is None:
             result.unchanged += 1
             return
-        intent_update(intent_id=intent_id, actor=actor, changes=changes, status=status)
+        known[intent_id] = intent_update(
+            intent_id=intent_id, actor=actor, changes=changes, status=status
+        )
         result.updated.append(intent_id)
     except DomainError as exc:
         result.skipped.append({"id": intent_id, "reason": exc.detail})
 
 
-def _sync_stale(item: Mapping[str, Any], *, actor: Actor, result: SyncResult) -> None:
+def _sync_stale(
+    item: Mapping[str, Any], *, actor: Actor, known: dict[str, Intent], result: SyncResult
+) -> None:
     intent_id = _text(item.get("id"), 200)
-    intent = Intent.objects.filter(pk=intent_id).first() if intent_id else None
+    intent = known.get(intent_id)
     if intent is None or intent.status == IntentStatus.IMPLEMENTED:
         return
     if not transition_allowed(intent.status, IntentStatus.IMPLEMENTED):
         result.skipped.append({"id": intent_id, "reason": f"cannot implement from {intent.status}"})
         return
     try:
-        intent_transition(
+        known[intent_id] = intent_transition(
             intent_id=intent_id,
             to_status=IntentStatus.IMPLEMENTED,
             actor=actor,
@@ -145,12 +156,17 @@ def report_create(
     result: SyncResult | None = None
     if sync:
         result = SyncResult()
-        for item in annotations or []:
-            if isinstance(item, Mapping):
-                _sync_annotation(item, api_key=api_key, actor=actor, result=result)
-        for item in stale_annotations or []:
-            if isinstance(item, Mapping):
-                _sync_stale(item, actor=actor, result=result)
+        annotated = [item for item in annotations or [] if isinstance(item, Mapping)]
+        stale = [item for item in stale_annotations or [] if isinstance(item, Mapping)]
+        # Every intent the report names, read in one query (not one per annotation); the sync
+        # keeps this map current with what each service call returns, so an id listed twice
+        # sees the first one's write.
+        ids = {_text(item.get("id"), 200) for item in annotated + stale}
+        known = Intent.objects.in_bulk([intent_id for intent_id in ids if intent_id])
+        for item in annotated:
+            _sync_annotation(item, api_key=api_key, actor=actor, known=known, result=result)
+        for item in stale:
+            _sync_stale(item, actor=actor, known=known, result=result)
     parsed: datetime | None = parse_datetime(timestamp) if timestamp else None
     report = QualityReport.objects.create(
         uploaded_by=api_key,

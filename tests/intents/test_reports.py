@@ -80,6 +80,33 @@ def test_sync_upserts_intents_and_implements_stale_ones(key_client, make_intent)
     assert again["unchanged"] == 2
 
 
+def _unchanged_report(count: int) -> dict:
+    annotations = [
+        {"file": "pkg/mod.py", "line": n, "code": "F401", "id": f"T4-same-{n}",
+         "status": "reserved", "annotation": {"id": f"T4-same-{n}"}}
+        for n in range(1, count + 1)
+    ]  # fmt: skip
+    return {**REPORT, "annotations": annotations, "stale_annotations": [], "sync": True}
+
+
+def test_sync_reads_the_named_intents_in_one_query(key_client, make_intent):
+    """Unchanged annotations cost no query each: the intents are read once, in bulk."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(1, 7):
+        make_intent(id=f"T4-same-{n}", line=n, reason="", owner="", ticket="")
+    post(key_client, _unchanged_report(1))  # first use of the key records last_used_at
+    counts = []
+    for size in (2, 6):
+        with CaptureQueriesContext(connection) as queries:
+            response = post(key_client, _unchanged_report(size))
+        assert response.status_code == 201, response.content
+        assert response.json()["sync"]["unchanged"] == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
 def test_scope_reports_write_is_required(api_client, make_key):
     reader = make_key("reader", scopes=["intents:read"])
     response = api_client.post("/reports", REPORT, format="json",
