@@ -26,19 +26,28 @@ DEFAULT_CODES = (
     "RUF012",
 )  # fmt: skip
 
-# JSON Lines carries the same fields as ``--output-format json`` without the indentation, and
-# ``--unfixable ALL`` makes ruff print ``"fix": null`` instead of edit lists nobody here reads:
-# the output is half the size and parses twice as fast. Neither changes which findings ruff
-# reports (``--no-fix``: nothing is ever rewritten).
-_LINT_FLAGS = (
-    "check", "--output-format", "json-lines", "--no-fix", "--unfixable", "ALL", "--exit-zero",
-)  # fmt: skip
+# The findings are read from ruff's concise output (``path:row:col: CODE message``), which
+# ruff prints several times faster than JSON (on the benchmark: 9 ms against 25-30 ms for the
+# same 5,000 findings) and which parses faster too. ``--unfixable ALL`` drops the ``[*]``
+# fix markers, ``--quiet`` the closing "Found N errors." line; neither changes which findings
+# ruff reports (``--no-fix``: nothing is ever rewritten). Whatever the concise reader is not
+# sure of makes the validator ask again for JSON Lines (``output="json-lines"``), which
+# carries the same fields as ``--output-format json``; see t4client.ruffrun.
+_LINT_FLAGS = ("check", "--no-fix", "--unfixable", "ALL", "--exit-zero")
+_OUTPUT_FLAGS = {
+    "concise": ("--output-format", "concise", "--quiet"),
+    "json-lines": ("--output-format", "json-lines"),
+}
 
 
 def lint_args(
-    codes: tuple[str, ...] | list[str], *, ignore_noqa: bool, no_cache: bool
+    codes: tuple[str, ...] | list[str],
+    *,
+    ignore_noqa: bool,
+    no_cache: bool,
+    output: str = "concise",
 ) -> list[str]:
-    args = list(_LINT_FLAGS)
+    args = [*_LINT_FLAGS, *_OUTPUT_FLAGS[output]]
     if codes:
         args += ["--select", ",".join(codes)]
     if ignore_noqa:
@@ -46,6 +55,13 @@ def lint_args(
     if no_cache:
         args.append("--no-cache")
     return args
+
+
+def ruff_env() -> dict[str, str]:
+    """The environment ruff runs in: ours, with colours off whatever the CI forces."""
+    env = dict(os.environ)
+    env["NO_COLOR"] = "1"  # ruff honours it over CLICOLOR_FORCE and FORCE_COLOR
+    return env
 
 
 def listing_args(codes: tuple[str, ...] | list[str]) -> list[str]:
@@ -158,7 +174,7 @@ class Spawned:
                 self.pid = os.posix_spawn(
                     cmd[0],
                     cmd,
-                    os.environ,
+                    ruff_env(),
                     file_actions=[
                         (os.POSIX_SPAWN_DUP2, out_w, 1),
                         (os.POSIX_SPAWN_DUP2, err_w, 2),

@@ -12,6 +12,8 @@ from collections import Counter
 from operator import itemgetter
 
 from t4client.annotations import UNIFIED_TAG, WEIGHTS
+from t4client.noqa_rows import noqa_rows
+from t4client.ruffrun import NeedsJSON
 from t4client.scanning import fact, scan_file
 
 TYPE_CHECKING = False
@@ -40,8 +42,14 @@ class Buckets:
         rel: Callable[[str], str],
         waivers: list[Waiver],
         expired: list[Waiver],
+        *,
+        noqa_unknown: bool = False,
     ) -> None:
         self.scans = scans
+        # Findings from ruff's concise output carry no noqa_row: work it out (per file, once)
+        # for findings above a file's last annotated line, the only ones it can matter for.
+        self.noqa_unknown = noqa_unknown
+        self._noqa_maps: dict[str, dict[int, int]] = {}
         self.facts = facts
         self.duplicate_ids = duplicate_ids
         self.rel = rel
@@ -66,6 +74,7 @@ class Buckets:
         self._file: str | None = None
         self._path = ""
         self._by_line: dict[int, list[Annotation]] = {}
+        self._last_annotated = 0
 
     def add(self, findings: list[Finding]) -> None:
         """File ``findings``, which come after every finding added before (report order)."""
@@ -73,6 +82,7 @@ class Buckets:
         annotated, unannotated, legacy = self.annotated, self.unannotated, self.legacy
         statuses, weights = self.statuses, WEIGHTS
         last_file, path, by_line = self._file, self._path, self._by_line
+        noqa_unknown, last_annotated = self.noqa_unknown, self._last_annotated
         for file, line, column, code, message, noqa_row in findings:
             if file != last_file:  # findings come grouped by file
                 last_file = file
@@ -81,9 +91,12 @@ class Buckets:
                     scan = scans[file] = scan_file(file)
                 path = self.rel(file)
                 by_line = scan.annotations
+                last_annotated = max(by_line) if by_line else 0
             unified: Annotation | None = None
             old: Annotation | None = None
             if by_line:
+                if noqa_unknown and line < last_annotated and code != SYNTAX_CODE:
+                    noqa_row = self._noqa_row(file, line, last_annotated)
                 for row in (line,) if noqa_row is None or noqa_row == line else (line, noqa_row):
                     anns = by_line.get(row)
                     if anns is None:
@@ -162,6 +175,18 @@ class Buckets:
                     base["expired_waiver"] = lapsed.as_dict()
             unannotated.append(base)
         self._file, self._path, self._by_line = last_file, path, by_line
+        self._last_annotated = last_annotated
+
+    def _noqa_row(self, file: str, line: int, last_annotated: int) -> int:
+        rows = self._noqa_maps.get(file)
+        if rows is None:
+            scan = self.scans[file]
+            text = scan.data.decode("utf-8", "replace")
+            found = noqa_rows(text, last_annotated, scan.annotations)
+            if found is None:
+                raise NeedsJSON(f"cannot tell the noqa rows of {file} without ruff's JSON")
+            rows = self._noqa_maps[file] = found
+        return rows.get(line, line)
 
 
 class Stream:

@@ -4,8 +4,13 @@ Ruff is found, in order: the ``T4_RUFF`` environment variable (a command line, f
 unusual installs; if it names a program that does not exist, ruff counts as missing), ``ruff``
 on ``PATH``, the ``ruff`` script beside the running interpreter, then ``python -m ruff``.
 
-Ruff is asked for JSON Lines with ``--unfixable ALL`` (see ``t4client._launch``): the same
-findings, fields and ``noqa_row`` as ``--output-format json``, in half the bytes.
+The lint is read from ruff's concise output (see ``t4client._launch``), parsed strictly: every
+line must have the ``path:row:col: CODE message`` shape and name a file ruff listed. Anything
+else (a notebook cell, a path that reads two ways, colour codes, an unknown layout) raises
+:class:`NeedsJSON`, and the caller runs ruff again for JSON Lines: the same findings with the
+fields and ``noqa_row`` of ``--output-format json``, read by :func:`parse_findings`, which fails
+closed. The concise output has no ``noqa_row``; ``t4client.noqa_rows`` works it out where the
+validator needs it.
 """
 
 from __future__ import annotations
@@ -21,9 +26,22 @@ from t4client.errors import RuffError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Container, Iterable, Sequence
 
-__all__ = ["Finding", "RuffError", "RuffRun", "parse_findings", "ruff_command", "run_ruff"]
+__all__ = [
+    "Finding",
+    "NeedsJSON",
+    "RuffError",
+    "RuffRun",
+    "parse_concise",
+    "parse_findings",
+    "ruff_command",
+    "run_ruff",
+]
+
+
+class NeedsJSON(Exception):  # a signal to the caller, not an error to report
+    """The concise output (or a file's noqa rows) could not be read for sure: ask for JSON."""
 
 
 class Finding(tuple):
@@ -91,22 +109,30 @@ class RuffRun:
         ignore_noqa: bool = False,
         no_cache: bool = False,
         show_files: bool = False,
+        output: str = "json-lines",
     ) -> None:
         cmd = ruff_command()
         codes = list(codes or [])
         if show_files:
             args = _launch.listing_args(codes)
         else:
-            args = _launch.lint_args(codes, ignore_noqa=ignore_noqa, no_cache=no_cache)
+            args = _launch.lint_args(
+                codes, ignore_noqa=ignore_noqa, no_cache=no_cache, output=output
+            )
+        self.output = output
         self.cmd = [*cmd, *args, "--", *paths]
-        cwd = os.fspath(cwd)
+        cwd = self.cwd = os.fspath(cwd)
         proc = _launch.claim(self.cmd, cwd)  # started by ``python -m t4client`` already?
         if proc is None:
             import subprocess
 
             try:
                 proc = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
-                    self.cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                    self.cmd,
+                    cwd=cwd,
+                    env=_launch.ruff_env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
                 )
             except OSError as exc:
                 raise RuffError(
@@ -192,12 +218,24 @@ class RuffRun:
         self,
         idle: Callable[[], bool] | None = None,
         sink: Callable[[list[Finding]], None] | None = None,
+        known: Container[str] | None = None,
     ) -> list[Finding]:
         """Wait for the findings; ``idle``: work to do while ruff's output trickles in;
         ``sink``: called with each batch of findings as soon as it is parsed, in ruff's order
-        (a batch that follows unreadable output is never passed on).
+        (a batch that follows unreadable output is never passed on). For concise output,
+        ``known`` holds the files ruff listed (absolute paths): a finding naming any other
+        raises :class:`NeedsJSON`, as does any line the concise reader is not sure of.
         """
-        parser = _StreamParser(sink)
+        if self.output == "concise":
+            prefix = self.cwd.rstrip(os.sep) + os.sep
+            paths: dict[str, str | None] = {}
+
+            def parse(block: bytes) -> list[Finding]:
+                return parse_concise(block, prefix, known or (), paths)
+
+            parser = _StreamParser(sink, parse)
+        else:
+            parser = _StreamParser(sink)
         err = self._read(parser.feed, idle)
         self._check_status(err, parser.head)
         return parser.close()
@@ -215,12 +253,17 @@ class _StreamParser:
     A crash (non-zero exit) is reported as such, even if its output is also unreadable.
     """
 
-    def __init__(self, sink: Callable[[list[Finding]], None] | None = None) -> None:
+    def __init__(
+        self,
+        sink: Callable[[list[Finding]], None] | None = None,
+        parse: Callable[[bytes], list[Finding]] | None = None,
+    ) -> None:
         self.sink = sink
+        self.parse = parse or parse_findings
         self.findings: list[Finding] = []
         self.pending = b""
         self.head = b""  # the start of the output, for error messages
-        self.error: RuffError | None = None
+        self.error: RuffError | NeedsJSON | None = None
 
     def feed(self, data: bytes) -> None:
         if len(self.head) < 500:
@@ -237,8 +280,8 @@ class _StreamParser:
 
     def _parse(self, block: bytes) -> None:
         try:
-            batch = parse_findings(block)
-        except RuffError as exc:
+            batch = self.parse(block)
+        except (RuffError, NeedsJSON) as exc:
             self.error = exc
             return
         self.findings += batch
@@ -302,6 +345,51 @@ def parse_findings(out: bytes) -> list[Finding]:
             for code, filename, column, row, message, noqa_row in rows
         ]
     return _parse_json(text)
+
+
+# One finding of the concise output: ``path:row:col: CODE message``; syntax errors print
+# ``invalid-syntax:`` where the code goes. The path is matched lazily (the first
+# ``:row:col: CODE `` ends it), and must then be a file ruff listed, so a path that itself
+# contains such a sequence cannot be misread: it is not listed, and JSON is asked for.
+_CONCISE_RE = re.compile(
+    r"^([^\n]+?):([0-9]+):([0-9]+): ([A-Z]+[0-9]+|invalid-syntax:) ([^\n]*)$", re.MULTILINE
+)
+
+
+def parse_concise(
+    out: bytes, prefix: str, known: Container[str], paths: dict[str, str | None] | None = None
+) -> list[Finding]:
+    """Ruff's concise output → findings (``noqa_row`` None), or :class:`NeedsJSON`.
+
+    ``prefix``: the folder ruff ran in, with a trailing separator (ruff prints paths relative
+    to it); ``known``: the absolute paths ruff listed; ``paths``: a cache shared by the calls
+    of one run (relative path → absolute path, ``None`` when not listed).
+    """
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NeedsJSON(f"concise output is not UTF-8: {exc}") from exc
+    if not text.strip():
+        return []
+    rows = _CONCISE_RE.findall(text)
+    if len(rows) != text.count("\n") + (not text.endswith("\n")):
+        raise NeedsJSON("a line of the concise output does not have the expected shape")
+    if paths is None:
+        paths = {}
+    findings = []
+    append = findings.append
+    new = tuple.__new__
+    for rel, row, column, code, message in rows:
+        path = paths.get(rel, "")
+        if path == "":
+            full = rel if os.path.isabs(rel) else prefix + rel
+            path = paths[rel] = full if full in known else None
+        if path is None:
+            raise NeedsJSON(f"the concise output names a file ruff did not list: {rel!r}")
+        if code == "invalid-syntax:":
+            code = "invalid-syntax"
+        append(new(Finding, (path, int(row), int(column), code, message, None)))
+    return findings
 
 
 def _parse_json(text: str) -> list[Finding]:

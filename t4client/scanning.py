@@ -26,13 +26,18 @@ _CHUNK = 1 << 16
 
 
 class FileScan:
-    """What one read of a file tells us: its annotations and which annotated lines say noqa."""
+    """What one read of a file tells us: its annotations and which annotated lines say noqa.
 
-    __slots__ = ("annotations", "noqa_lines")
+    ``data``: the file's bytes, kept only when it has annotations (the noqa rows of the
+    concise output are worked out from them; see t4client.noqa_rows).
+    """
+
+    __slots__ = ("annotations", "data", "noqa_lines")
 
     def __init__(self) -> None:
         self.annotations: dict[int, list[Annotation]] = {}
         self.noqa_lines: set[int] = set()
+        self.data = b""
 
 
 def read_bytes(path: str) -> bytes | None:
@@ -76,6 +81,8 @@ def scan_file(path: str) -> FileScan:
         for lineno, raw in enumerate(data.splitlines(), start=1):
             if _TAG_BYTES in raw:
                 _scan_line(scan, raw, lineno)
+        if scan.annotations:
+            scan.data = data
         return scan
     # Fast path (no \r): jump from tag to tag, counting newlines in between.
     lineno, counted = 1, 0
@@ -88,6 +95,8 @@ def scan_file(path: str) -> FileScan:
         counted = start
         _scan_line(scan, data[start:end], lineno)
         pos = data.find(_TAG_BYTES, end)
+    if scan.annotations:
+        scan.data = data
     return scan
 
 

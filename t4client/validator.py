@@ -15,9 +15,9 @@ from operator import itemgetter
 
 from t4client import __version__, _launch
 from t4client._launch import DEFAULT_CODES
-from t4client.buckets import Buckets, Stream
+from t4client.buckets import Buckets, Stream, finding_key
 from t4client.errors import PathError
-from t4client.ruffrun import Finding, RuffRun
+from t4client.ruffrun import Finding, NeedsJSON, RuffRun
 from t4client.scanning import FileScan, Scanner, scan_file
 
 TYPE_CHECKING = False
@@ -71,7 +71,12 @@ def run_check(
     # Lint and discovery run in the background while we read files and ask the registry
     # (``python -m t4client check`` started both before its imports: see t4client._launch).
     lint = RuffRun(
-        targets, codes=selectors, cwd=root_path, ignore_noqa=ignore_noqa, no_cache=no_cache
+        targets,
+        codes=selectors,
+        cwd=root_path,
+        ignore_noqa=ignore_noqa,
+        no_cache=no_cache,
+        output="concise",
     )
     try:
         listing = RuffRun(targets, codes=selectors, cwd=root_path, show_files=True)
@@ -104,18 +109,36 @@ def run_check(
         # Files are read (and what depends on them alone worked out) in a background thread
         # that yields the CPU to ruff. Once ruff prints (its parallel work is over), this
         # thread finishes the reading and files each batch of findings as it is parsed.
-        scanner = Scanner(listing.files(), rel)
+        files = listing.files()
+        scanner = Scanner(files, rel)
 
-        def make_buckets() -> Buckets:
+        def make_buckets(*, noqa_unknown: bool = True) -> Buckets:
             scans, duplicate_ids, facts = scanner.finish()
-            return Buckets(scans, facts, duplicate_ids, rel, active, expired)
+            return Buckets(
+                scans, facts, duplicate_ids, rel, active, expired, noqa_unknown=noqa_unknown
+            )
 
         stream = Stream(make_buckets)
         try:
-            findings = lint.findings(sink=stream.add)
+            try:
+                findings = lint.findings(sink=stream.add, known=frozenset(files))
+                buckets = stream.result(findings)
+            except NeedsJSON:
+                # Something only JSON reads for sure (see t4client.ruffrun): ask ruff again.
+                lint.stop()
+                lint = RuffRun(
+                    targets,
+                    codes=selectors,
+                    cwd=root_path,
+                    ignore_noqa=ignore_noqa,
+                    no_cache=no_cache,
+                    output="json-lines",
+                )
+                findings = lint.findings()
+                buckets = make_buckets(noqa_unknown=False)
+                buckets.add(sorted(findings, key=finding_key))
         finally:
             scans, duplicate_ids, _ = scanner.finish()
-        buckets = stream.result(findings)
     finally:
         lint.stop()
         listing.stop()
