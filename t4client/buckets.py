@@ -60,12 +60,15 @@ class Buckets:
         self.expired_by_file: dict[str, list[Waiver]] = {}
         for w in expired:
             self.expired_by_file.setdefault(w.file, []).append(w)
+        # One entry per annotation that covers a finding (its codes in report order); the
+        # annotated findings themselves are counted by ``statuses``.
         self.annotated: list[dict[str, Any]] = []
+        self._entries: dict[int, dict[str, Any]] = {}  # by id() of the annotation
         self.unannotated: list[dict[str, Any]] = []
         self.legacy: list[dict[str, Any]] = []
         self.waived: list[dict[str, Any]] = []
         self.quality_issues: list[dict[str, Any]] = []
-        self.statuses: list[str] = []  # one per annotated finding
+        self.statuses: list[str] = []  # one per annotated finding: their count and statuses
         self.breakdown: Counter[str] = Counter()
         self.weighted_total = 0
         self.weighted_good = 0
@@ -80,7 +83,7 @@ class Buckets:
         """File ``findings``, which come after every finding added before (report order)."""
         scans, facts, reported = self.scans, self.facts, self.reported
         annotated, unannotated, legacy = self.annotated, self.unannotated, self.legacy
-        statuses, weights = self.statuses, WEIGHTS
+        statuses, weights, entries = self.statuses, WEIGHTS, self._entries
         last_file, path, by_line = self._file, self._path, self._by_line
         noqa_unknown, last_annotated = self.noqa_unknown, self._last_annotated
         for file, line, column, code, message, noqa_row in findings:
@@ -121,23 +124,27 @@ class Buckets:
                 if known is None:  # in a file ruff linted but did not list
                     known = facts[id(unified)] = fact(unified, self.duplicate_ids)
                 ident, status, cached = known
-                problems = list(cached)
                 w = weights.get(code, 1)
                 self.weighted_total += w
                 statuses.append(status)
-                annotated.append(
-                    {
+                entry = entries.get(id(unified))
+                if entry is None:
+                    problems = list(cached)
+                    entry = entries[id(unified)] = {
                         "file": path,
-                        "line": line,
-                        "column": column,
+                        "line": unified.line,
                         "code": code,
-                        "message": message,
+                        "codes": [code],
                         "id": ident,
                         "status": status,
                         "annotation": unified.data,
                         "problems": problems,
                     }
-                )
+                    annotated.append(entry)
+                else:
+                    problems = entry["problems"]
+                    if code not in entry["codes"]:
+                        entry["codes"].append(code)
                 if problems:
                     self.breakdown.update(problems)
                     issue = {

@@ -219,7 +219,7 @@ def _report(
         "timestamp": now.isoformat().replace("+00:00", "Z"),
         "summary": {
             "total_findings": total,
-            "annotated": len(b.annotated),
+            "annotated": len(b.statuses),
             "unannotated": len(b.unannotated),
             "legacy_format": len(b.legacy),
             "waived": len(b.waived),

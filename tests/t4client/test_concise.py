@@ -106,7 +106,8 @@ def test_annotation_on_the_noqa_row_covers_the_finding(repo: Path) -> None:
     assert report["summary"]["annotated"] == 2
     assert report["summary"]["unannotated"] == 0
     assert report["summary"]["stale_annotations"] == 0
-    assert [(a["line"], a["id"]) for a in report["annotations"]] == [(2, "T4-n1"), (4, "T4-n2")]
+    # Entries name the annotation's own line, where the comment is.
+    assert [(a["line"], a["id"]) for a in report["annotations"]] == [(3, "T4-n1"), (5, "T4-n2")]
 
 
 def test_concise_and_json_give_the_same_report(repo: Path, monkeypatch) -> None:

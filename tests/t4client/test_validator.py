@@ -41,7 +41,8 @@ def assert_adds_up(report: dict[str, Any]) -> None:
     assert len(report["unannotated"]) == s["unannotated"]
     assert len(report["legacy_annotations"]) == s["legacy_format"]
     assert len(report["waived"]) == s["waived"]
-    assert len(report["annotations"]) == s["annotated"]
+    # One entry per annotation, listing the codes it covers: one per annotated finding.
+    assert sum(len(e["codes"]) for e in report["annotations"]) == s["annotated"]
     assert sum(report["metrics"]["counts_by_code"].values()) == s["total_findings"]
     assert sum(report["metrics"]["counts_by_status"].values()) == s["total_findings"]
 
@@ -181,10 +182,14 @@ def test_several_codes_on_one_line(repo: Path, cli) -> None:
     for bucket in ("annotations", "unannotated"):
         for e in report[bucket]:
             by_file.setdefault(e["file"], {}).setdefault(bucket, 0)
-            by_file[e["file"]][bucket] += 1
+            by_file[e["file"]][bucket] += len(e["codes"]) if bucket == "annotations" else 1
     assert by_file["combined.py"] == {"annotations": 3}
     assert by_file["per_code.py"] == {"annotations": 3}
     assert by_file["partial.py"] == {"annotations": 1, "unannotated": 2}
+    combined = [e for e in report["annotations"] if e["file"] == "combined.py"]
+    assert [(e["id"], e["code"], e["codes"]) for e in combined] == [
+        ("T4-c", "F401", ["F401", "E702", "F821"])
+    ]
     assert not report["quality_issues"]
     ids = {e["id"] for e in report["annotations"] if e["file"] == "per_code.py"}
     assert ids == {"T4-p1", "T4-p2", "T4-p3"}
