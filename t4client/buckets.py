@@ -188,8 +188,7 @@ class Buckets:
         rows = self._noqa_maps.get(file)
         if rows is None:
             scan = self.scans[file]
-            text = scan.data.decode("utf-8", "replace")
-            found = noqa_rows(text, last_annotated, scan.annotations)
+            found = noqa_rows(scan.data, last_annotated, scan.annotations)
             if found is None:
                 raise NeedsJSON(f"cannot tell the noqa rows of {file} without ruff's JSON")
             rows = self._noqa_maps[file] = found

@@ -22,43 +22,40 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 
-def noqa_rows(text: str, upto: int, plain_lines: Iterable[int] = ()) -> dict[int, int] | None:
-    """``{row: noqa_row}`` for rows 1..``upto`` of ``text`` whose noqa row is another row.
+def noqa_rows(data: bytes, upto: int, plain_lines: Iterable[int] = ()) -> dict[int, int] | None:
+    """``{row: noqa_row}`` for rows 1..``upto`` of the file ``data`` whose noqa row differs.
 
     ``plain_lines`` (optional) are rows whose T4 comment the caller has already parsed; the
-    comment is ignored by the quick test below. That test settles the common case without a
-    tokenizer: when no line up to ``upto`` holds a quote outside a T4 comment or ends with a
-    backslash, there is no string and no continuation, so every row is its own noqa row.
+    comment is ignored by the quick test below. That test settles the common case without
+    decoding or tokenizing: when no line up to ``upto`` holds a quote outside a T4 comment or
+    ends with a backslash, there is no string and no continuation, so every row is its own.
     """
-    if "\r" in text:  # ruff numbers rows at \n, \r\n and \r alike; so does the rest of t4client
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    head = [line + "\n" for line in text.split("\n", upto)[:upto]]
+    if b"\r" in data:  # ruff numbers rows at \n, \r\n and \r alike; so does all of t4client
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    head = data.split(b"\n", upto)[:upto]
     if _obviously_flat(head, plain_lines):
         return {}
-    mapping = _from_tokens("".join(head))
-    if mapping is None or (mapping and max(mapping.values()) > upto) or _continues(head):
+    text = data.decode("utf-8", "replace")
+    mapping = _from_tokens("\n".join(text.split("\n", upto)[:upto]) + "\n")
+    if mapping is None or (mapping and max(mapping.values()) > upto) or head[-1].endswith(b"\\"):
         # A construct runs past ``upto`` (or the prefix ended inside one): read it all.
         mapping = _from_tokens(text)
     return mapping
 
 
-def _obviously_flat(head: list[str], plain_lines: Iterable[int]) -> bool:
+def _obviously_flat(head: list[bytes], plain_lines: Iterable[int]) -> bool:
     cut = dict.fromkeys(plain_lines, True)
     for number, line in enumerate(head, start=1):
         code = line
         if number in cut:
-            tag = line.find("# TODO[T4-")
+            tag = line.find(b"# TODO[T4-")
             if tag < 0:
-                tag = line.find("#TODO[T4-")
+                tag = line.find(b"#TODO[T4-")
             if tag >= 0:
                 code = line[:tag]
-        if '"' in code or "'" in code or code.rstrip("\n").endswith("\\"):
+        if b'"' in code or b"'" in code or code.endswith(b"\\"):
             return False
     return True
-
-
-def _continues(head: list[str]) -> bool:
-    return bool(head) and head[-1].rstrip("\n").endswith("\\")
 
 
 def _from_tokens(source: str) -> dict[int, int] | None:

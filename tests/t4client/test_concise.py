@@ -75,8 +75,8 @@ def test_noqa_rows_agree_with_ruff(repo: Path, newline: str) -> None:
     write(repo, "tricky.py", TRICKY.replace("\n", newline))
     reported = _ruff_json(repo, "tricky.py")
     assert len(reported) >= 9
-    text = (repo / "tricky.py").read_bytes().decode()
-    mapping = noqa_rows(text, text.count("\n") + 1)
+    data = (repo / "tricky.py").read_bytes()
+    mapping = noqa_rows(data, data.count(b"\n") + 1)
     assert mapping is not None
     for item in reported:
         row = item["location"]["row"]
@@ -86,13 +86,15 @@ def test_noqa_rows_agree_with_ruff(repo: Path, newline: str) -> None:
 
 
 def test_noqa_rows_quick_answer_and_unknown() -> None:
-    flat = 'import os\nimport re  # TODO[T4-ISSUE]: {"id": "T4-1"}\n'
+    flat = b'import os\nimport re  # TODO[T4-ISSUE]: {"id": "T4-1"}\n'
     assert noqa_rows(flat, 2, [2]) == {}
     # A prefix cut inside a string is read whole.
-    text = 's = """\n' + "\n" * 3 + '"""  # TODO[T4-ISSUE]: {}\nx = 1\n'
+    text = b's = """\n' + b"\n" * 3 + b'"""  # TODO[T4-ISSUE]: {}\nx = 1\n'
     assert noqa_rows(text, 2) == {1: 5, 2: 5, 3: 5, 4: 5}
+    # Prefix cut after a backslash: the chain is followed to its end.
+    assert noqa_rows(b"x = 1 + \\\n  2 + \\\n  3\n", 1) == {1: 3, 2: 3}
     # Code this Python cannot tokenize: no guess.
-    assert noqa_rows('x = """never closed\n', 1) is None
+    assert noqa_rows(b'x = """never closed\n', 1) is None
 
 
 def test_annotation_on_the_noqa_row_covers_the_finding(repo: Path) -> None:
