@@ -12,7 +12,7 @@ up to the last annotated line.
 :func:`noqa_rows` answers with a mapping ``row -> noqa_row`` for the rows that differ, or
 ``None`` when it cannot be sure (the file does not tokenize on this Python: a syntax error, or
 syntax newer than the running interpreter). The caller then asks ruff for JSON instead.
-``tests/t4client/test_noqa_rows.py`` compares the result with ruff's own ``noqa_row``.
+``tests/t4client/test_concise.py`` compares the result with ruff's own ``noqa_row``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def noqa_rows(data: bytes, upto: int, plain_lines: Iterable[int] = ()) -> dict[i
 
 
 def _obviously_flat(head: list[bytes], plain_lines: Iterable[int]) -> bool:
-    cut = dict.fromkeys(plain_lines, True)
+    cut = set(plain_lines)
     for number, line in enumerate(head, start=1):
         code = line
         if number in cut:
@@ -65,10 +65,11 @@ def _from_tokens(source: str) -> dict[int, int] | None:
     spans: list[tuple[int, int]] = []
     ends: set[int] = set()  # rows where a physical line ends outside a string
     fstring_starts: list[int] = []
-    fstart = getattr(tokenize, "FSTRING_START", None)
-    fend = getattr(tokenize, "FSTRING_END", None)
-    tstart = getattr(tokenize, "TSTRING_START", None)
-    tend = getattr(tokenize, "TSTRING_END", None)
+    # f-strings (3.12+) and t-strings (3.14+) come as START … END tokens, not one STRING.
+    opens = {
+        getattr(tokenize, n) for n in ("FSTRING_START", "TSTRING_START") if hasattr(tokenize, n)
+    }
+    closes = {getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n)}
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             kind, (srow, _), (erow, _) = tok.type, tok.start, tok.end
@@ -78,9 +79,9 @@ def _from_tokens(source: str) -> dict[int, int] | None:
                 ends.add(srow)
             elif kind == tokenize.STRING and erow > srow:
                 spans.append((srow, erow))
-            elif kind in (fstart, tstart) and kind is not None:
+            elif kind in opens:
                 fstring_starts.append(srow)
-            elif kind in (fend, tend) and kind is not None and fstring_starts:
+            elif kind in closes and fstring_starts:
                 first = fstring_starts.pop()
                 if erow > first:
                     spans.append((first, erow))

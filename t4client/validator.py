@@ -70,14 +70,17 @@ def run_check(
 
     # Lint and discovery run in the background while we read files and ask the registry
     # (``python -m t4client check`` started both before its imports: see t4client._launch).
-    lint = RuffRun(
-        targets,
-        codes=selectors,
-        cwd=root_path,
-        ignore_noqa=ignore_noqa,
-        no_cache=no_cache,
-        output="concise",
-    )
+    def start_lint(output: str) -> RuffRun:
+        return RuffRun(
+            targets,
+            codes=selectors,
+            cwd=root_path,
+            ignore_noqa=ignore_noqa,
+            no_cache=no_cache,
+            output=output,
+        )
+
+    lint = start_lint("concise")
     try:
         listing = RuffRun(targets, codes=selectors, cwd=root_path, show_files=True)
     except BaseException:
@@ -126,14 +129,7 @@ def run_check(
             except NeedsJSON:
                 # Something only JSON reads for sure (see t4client.ruffrun): ask ruff again.
                 lint.stop()
-                lint = RuffRun(
-                    targets,
-                    codes=selectors,
-                    cwd=root_path,
-                    ignore_noqa=ignore_noqa,
-                    no_cache=no_cache,
-                    output="json-lines",
-                )
+                lint = start_lint("json-lines")
                 findings = lint.findings()
                 buckets = make_buckets(noqa_unknown=False)
                 buckets.add(sorted(findings, key=finding_key))

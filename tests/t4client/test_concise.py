@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from t4client import ruffrun
-from t4client._launch import DEFAULT_CODES
+from t4client._launch import DEFAULT_CODES, lint_args
 from t4client.noqa_rows import noqa_rows
 from t4client.ruffrun import NeedsJSON, RuffRun, parse_concise
 from t4client.validator import run_check
@@ -56,17 +56,10 @@ def _ruff_json(root: Path, *names: str) -> list[dict]:
 def _raw_json(root: Path, *names: str) -> str:
     import subprocess
 
-    cmd = [
-        *ruffrun.ruff_command(),
-        "check",
-        "--output-format",
-        "json-lines",
-        "--no-cache",
-        "--exit-zero",
-        "--select",
-        "F821,E701,E702",
-        *names,
-    ]
+    args = lint_args(
+        ["F821", "E701", "E702"], ignore_noqa=False, no_cache=True, output="json-lines"
+    )
+    cmd = [*ruffrun.ruff_command(), *args, *names]
     return subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True).stdout
 
 
