@@ -200,6 +200,20 @@ def _apply(
                 "A waiver's expires_at must be in the future.",
                 extra={"from": old_status, "to": new_status, "missing": ["expires_at"]},
             )
+        # SPEC: accepted → expired is the expiry job's move, made once expires_at has
+        # passed. Refusing it earlier keeps "expired" meaning "lapsed" (reports, waiver
+        # lists and metrics rely on it); a waiver ended early goes to planned or
+        # implemented, or gets an expires_at in the past in the same request.
+        if new_status == S.EXPIRED and (updated.expires_at is None or updated.expires_at > now):
+            raise InvalidTransition(
+                "A waiver expires when its expires_at has passed; end it early by moving it "
+                "to planned or implemented, or set expires_at to a past time.",
+                extra={
+                    "from": old_status,
+                    "to": new_status,
+                    "expires_at": updated.expires_at and updated.expires_at.isoformat(),
+                },
+            )
     else:
         # Without a transition only the fields being changed are held to the status's rules,
         # so a legacy row that already breaks them can still be edited otherwise.

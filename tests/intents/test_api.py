@@ -170,6 +170,18 @@ def test_patch_illegal_transition_is_422(key_client, make_intent) -> None:
     assert Intent.objects.get(pk="T4-i").status == "implemented"
 
 
+def test_patch_to_expired_before_the_expiry_is_422(key_client, make_intent) -> None:
+    expires = timezone.now() + timedelta(days=30)
+    make_intent(id="T4-w", status="accepted", expires_at=expires)
+    response = key_client.patch("/intents/T4-w", {"status": "expired"}, format="json")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid_transition"
+    assert (body["from"], body["to"]) == ("accepted", "expired")
+    assert "expires_at" in body["detail"]
+    assert Intent.objects.get(pk="T4-w").status == "accepted"
+
+
 def test_patch_rule_violation_is_422(key_client, make_intent) -> None:
     make_intent(id="T4-v", status="committed")
     response = key_client.patch("/intents/T4-v", {"owner": ""}, format="json")

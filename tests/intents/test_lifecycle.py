@@ -71,7 +71,13 @@ def test_every_pair_of_statuses(make_intent, old: str, new: str) -> None:
         expires_at=timezone.now() + timedelta(days=5),
     )
     before = Intent.objects.get(pk=intent.pk)
-    if (old, new) in SPEC_TABLE:
+    if (old, new) == ("accepted", "expired"):
+        # The expiry job's move: only once the waiver's expires_at has passed.
+        with time_machine.travel(timezone.now() + timedelta(days=6)):
+            result = intent_transition(intent_id=intent.pk, to_status=new, actor=ACTOR)
+        row = Intent.objects.get(pk=intent.pk)
+        assert result.status == row.status == new
+    elif (old, new) in SPEC_TABLE:
         result = intent_transition(intent_id=intent.pk, to_status=new, actor=ACTOR)
         row = Intent.objects.get(pk=intent.pk)
         assert result.status == row.status == new
@@ -131,6 +137,25 @@ def test_accepted_gets_default_expiry_and_renewal(make_intent) -> None:
         row = intent_transition(intent_id=intent.pk, to_status="accepted", actor=ACTOR)
         assert row.expires_at == timezone.now() + timedelta(days=DEFAULT_WAIVER_DAYS)
         assert Intent.objects.get(pk=intent.pk).expires_at == row.expires_at
+
+
+@pytest.mark.django_db
+def test_a_waiver_expires_only_once_its_expiry_has_passed(make_intent) -> None:
+    intent = make_intent(status="accepted", expires_at=timezone.now() + timedelta(days=5))
+    before = Intent.objects.get(pk=intent.pk)
+    with pytest.raises(InvalidTransition) as info:
+        intent_transition(intent_id=intent.pk, to_status="expired", actor=ACTOR)
+    assert info.value.status_code == 422
+    assert info.value.extra["expires_at"] == before.expires_at.isoformat()
+    row = Intent.objects.get(pk=intent.pk)
+    assert (row.status, row.modified_at) == ("accepted", before.modified_at)
+    # Ending it now, explicitly: the past expiry and the move in one change.
+    past = timezone.now() - timedelta(minutes=1)
+    row = intent_transition(
+        intent_id=intent.pk, to_status="expired", actor=ACTOR, changes={"expires_at": past}
+    )
+    assert (row.status, row.expires_at) == ("expired", past)
+    assert Intent.objects.get(pk=intent.pk).status == "expired"
 
 
 @pytest.mark.django_db
