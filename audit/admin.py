@@ -32,6 +32,7 @@ class RequestLogAdmin(ReadOnlyModelAdmin):
         "time",
         "method",
         "path",
+        "route",
         "status",
         "key_prefix",
         "agent_id",
@@ -39,7 +40,7 @@ class RequestLogAdmin(ReadOnlyModelAdmin):
         "duration_ms",
     ]
     list_filter = [StatusClassFilter, "method", "status", "time"]
-    search_fields = ["path", "key_prefix", "agent_id", "client_ip"]
+    search_fields = ["path", "route", "key_prefix", "agent_id", "client_ip"]
     date_hierarchy = "time"
     show_full_result_count = False  # counting millions of rows on every page view is slow
     readonly_fields = [field.name for field in RequestLog._meta.fields]

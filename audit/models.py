@@ -1,6 +1,13 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Func, Value
+from django.db.models.functions import Coalesce, NullIf, Substr
+
+ROLLUP_PATH_LENGTH = 512
+# RequestLog.route of a request no URL pattern matched (a 404 from the resolver): one value
+# for all of them, so probes of random URLs do not each become an endpoint of their own.
+ROUTE_UNMATCHED = "(no route)"
 
 
 class RequestLog(models.Model):
@@ -13,6 +20,14 @@ class RequestLog(models.Model):
     time = models.DateTimeField(db_index=True)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=2048)
+    route = models.CharField(
+        max_length=ROLLUP_PATH_LENGTH,
+        blank=True,
+        help_text=(
+            "The URL pattern the request matched, e.g. /intents/<str:intent_id>, or "
+            f"{ROUTE_UNMATCHED!r}. Empty on rows logged before patterns were recorded."
+        ),
+    )
     query = models.TextField(blank=True, help_text="Query string with secrets redacted.")
     status = models.PositiveSmallIntegerField()
     client_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -35,11 +50,16 @@ class RequestLog(models.Model):
         return f"{self.method} {self.path} {self.status}"
 
 
-ROLLUP_PATH_LENGTH = 512
+def request_endpoint() -> Func:
+    """What request activity is grouped by: the matched URL pattern, so that
+    ``/intents/T4-a`` and ``/intents/T4-b`` count as one endpoint; the path (cut at
+    ``ROLLUP_PATH_LENGTH``) for rows logged before patterns were recorded.
+    """
+    return Coalesce(NullIf("route", Value("")), Substr("path", 1, ROLLUP_PATH_LENGTH))
 
 
 class RequestHourly(models.Model):
-    """The hourly roll-up of the request log: one row per UTC hour, method, path and status.
+    """The hourly roll-up of the request log: one row per UTC hour, method, endpoint and status.
 
     Written only by ``audit.rollups.requesthourly_rollup``, which recomputes whole hours from
     ``RequestLog``, so the dashboard reads a few rows per hour instead of every request.
@@ -50,7 +70,11 @@ class RequestHourly(models.Model):
     method = models.CharField(max_length=10)
     path = models.CharField(
         max_length=ROLLUP_PATH_LENGTH,
-        help_text=f"Request path, cut at {ROLLUP_PATH_LENGTH} characters.",
+        help_text=(
+            "Endpoint: the URL pattern the requests matched, or the request path (cut at "
+            f"{ROLLUP_PATH_LENGTH} characters) for requests logged before patterns were "
+            "recorded (see audit.models.request_endpoint)."
+        ),
     )
     status = models.PositiveSmallIntegerField()
     count = models.PositiveIntegerField()

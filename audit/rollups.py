@@ -1,9 +1,10 @@
 """The hourly roll-up of the request log (``RequestHourly``).
 
-Every completed UTC hour of ``RequestLog`` is reduced to one row per (method, path, status)
-with the request count and the total and maximum duration. Pages that show request
-activity read these rows for completed hours and aggregate only the current hour live, so
-their cost does not grow with the size of the log.
+Every completed UTC hour of ``RequestLog`` is reduced to one row per (method, endpoint,
+status) — the endpoint being the URL pattern the requests matched
+(``audit.models.request_endpoint``) — with the request count and the total and maximum
+duration. Pages that show request activity read these rows for completed hours and
+aggregate only the current hour live, so their cost does not grow with the size of the log.
 
 The job is idempotent and catches up by itself:
 
@@ -33,10 +34,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, Max, Sum
-from django.db.models.functions import Substr
 from django.utils import timezone
 
-from .models import ROLLUP_PATH_LENGTH, RequestHourly, RequestLog
+from .models import RequestHourly, RequestLog, request_endpoint
 
 HOUR = timedelta(hours=1)
 MAX_HOURS_PER_RUN = 168
@@ -84,7 +84,7 @@ def _roll_hour(hour: datetime) -> tuple[int, int]:
     groups = (
         RequestLog.objects.filter(time__gte=hour, time__lt=hour + HOUR)
         .order_by()
-        .annotate(short_path=Substr("path", 1, ROLLUP_PATH_LENGTH))
+        .annotate(short_path=request_endpoint())
         .values("method", "short_path", "status")
         .annotate(n=Count("pk"), total=Sum("duration_ms"), slowest=Max("duration_ms"))
     )

@@ -148,11 +148,13 @@ def seed() -> None:
             cur.execute(
                 """
                 WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < %s)
-                INSERT INTO audit_requestlog (time, method, path, query, status, client_ip,
-                    key_prefix, agent_id, duration_ms, body, user_agent)
+                INSERT INTO audit_requestlog (time, method, path, route, query, status,
+                    client_ip, key_prefix, agent_id, duration_ms, body, user_agent)
                 SELECT datetime('now', '-' || (n %% 4320) || ' minutes'), 'GET',
                     CASE n %% 4 WHEN 0 THEN '/intents' WHEN 1 THEN '/whoami'
                         WHEN 2 THEN '/llm/chat' ELSE '/intents/T4-' || (n %% 100) END,
+                    CASE n %% 4 WHEN 0 THEN '/intents' WHEN 1 THEN '/whoami'
+                        WHEN 2 THEN '/llm/chat' ELSE '/intents/<str:intent_id>' END,
                     '', CASE WHEN n %% 40 = 0 THEN 429 WHEN n %% 101 = 0 THEN 500 ELSE 200 END,
                     NULL, 't4_bench' || printf('%%05d', n %% %s), 'agent-' || (n %% %s),
                     (n %% 200) / 2.0, '', ''

@@ -37,7 +37,7 @@ PAGES = [
     ("dashboard:overview", "Overview", "Lint debt from the uploaded reports, trend and ETA"),
     ("dashboard:intents", "Intents", "By status, owner and code; stale intents; expiring waivers"),
     ("dashboard:llm", "LLM spend", "Per agent and day, per model, keys near their limit, refusals"),
-    ("dashboard:api", "API activity", "Requests per hour, 4xx/5xx/429, slowest paths"),
+    ("dashboard:api", "API activity", "Requests per hour, 4xx/5xx/429, slowest endpoints"),
 ]
 NO_REPORTS = "No reports uploaded yet."
 
@@ -275,7 +275,9 @@ def api_activity(request: HttpRequest) -> HttpResponse:
         for h in hours
     ]
     slow = Table(
-        "slowest", "Slowest paths (by mean duration)", ["path", "requests", "avg ms", "max ms"]
+        "slowest",
+        "Slowest endpoints (by mean duration)",
+        ["endpoint", "requests", "avg ms", "max ms"],
     )
     slow.rows = [
         [p["path"], p["n"], round(p["avg_ms"] or 0, 1), round(p["max_ms"] or 0, 1)]

@@ -1,4 +1,4 @@
-"""API activity: requests per hour, error counts and slowest paths.
+"""API activity: requests per hour, error counts and slowest endpoints.
 
 Completed hours come from the hourly roll-up ``audit.RequestHourly``; only the requests
 after the latest rolled hour (normally the current hour) are aggregated from the log, so a
@@ -26,10 +26,10 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, Substr
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from apikeys.models import APIKey
-from audit.models import ROLLUP_PATH_LENGTH, RequestHourly, RequestLog
+from audit.models import RequestHourly, RequestLog, request_endpoint
 from audit.rollups import requesthourly_rolled_until
 
 from .common import Filters
@@ -59,7 +59,7 @@ class RequestWindow:
                     .order_by()
                     .annotate(
                         bucket=_HourBucket("time"),
-                        short_path=Substr("path", 1, ROLLUP_PATH_LENGTH),
+                        short_path=request_endpoint(),
                     )
                     .values_list("bucket", "short_path", "status")
                     .annotate(Count("pk"), Sum("duration_ms"), Max("duration_ms"))
@@ -191,7 +191,10 @@ def request_totals(*, hours: list[dict[str, Any]]) -> dict[str, Any]:
 def slowest_paths(
     *, filters: Filters, window: RequestWindow | None = None, limit: int = 15
 ) -> list[dict[str, Any]]:
-    """Paths by mean duration, slowest first: ``path, n, avg_ms, max_ms``.
+    """Endpoints by mean duration, slowest first: ``path, n, avg_ms, max_ms``.
+
+    ``path`` is the endpoint (``audit.models.request_endpoint``): the URL pattern, so every
+    ``/intents/<id>`` request counts towards one row.
 
     Exact over roll-up plus live rows without reading every rolled path: a path without
     live requests keeps its rolled mean, so the answer is among the rolled top

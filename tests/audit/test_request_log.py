@@ -26,7 +26,7 @@ def test_successful_authenticated_request(api_client, issued_key):
     api_client.get("/whoami?verbose=1", HTTP_X_T4_API_KEY=issued_key.secret,
                    HTTP_USER_AGENT="agent/1.0")  # fmt: skip
     row = only_row()
-    assert (row.method, row.path, row.status) == ("GET", "/whoami", 200)
+    assert (row.method, row.path, row.route, row.status) == ("GET", "/whoami", "/whoami", 200)
     assert row.query == "verbose=1"
     assert row.key_prefix == issued_key.api_key.display_prefix
     assert row.agent_id == "agent-1"
@@ -50,6 +50,19 @@ def test_refused_requests_are_logged(api_client, path, headers, status):
     assert row.status == status
     if status == 403:
         assert row.key_prefix == "t4_zzzzzzzz"
+
+
+def test_the_route_is_the_url_pattern_not_the_path(api_client, issued_key):
+    headers = {"HTTP_X_T4_API_KEY": issued_key.secret}
+    assert api_client.get("/intents/T4-nope", **headers).status_code == 404  # view's 404
+    assert api_client.get("/intents/by_owner/@a/b", **headers).status_code == 200
+    assert api_client.get("/no/such/path/T4-1", **headers).status_code == 404  # resolver's
+    rows = RequestLog.objects.order_by("id").values_list("path", "route", "status")
+    assert list(rows) == [
+        ("/intents/T4-nope", "/intents/<str:intent_id>", 404),
+        ("/intents/by_owner/@a/b", "/intents/by_owner/<path:owner>", 200),
+        ("/no/such/path/T4-1", "(no route)", 404),
+    ]
 
 
 def test_throttled_request_is_logged(api_client, make_key, frozen_clock):

@@ -31,9 +31,15 @@ def now_hour() -> datetime:
     return hour_floor(timezone.now())
 
 
-def log(at: datetime, *, method="GET", path="/intents", status=200, ms=1.0, prefix=""):
+def log(at: datetime, *, method="GET", path="/intents", route="", status=200, ms=1.0, prefix=""):
     return RequestLog(
-        time=at, method=method, path=path, status=status, duration_ms=ms, key_prefix=prefix
+        time=at,
+        method=method,
+        path=path,
+        route=route,
+        status=status,
+        duration_ms=ms,
+        key_prefix=prefix,
     )
 
 
@@ -61,7 +67,8 @@ def expected_from_log(start: datetime, end: datetime) -> dict[tuple, tuple]:
     """The roll-up recomputed in Python from the raw rows."""
     acc: dict[tuple, list] = defaultdict(lambda: [0, 0.0, 0.0])
     for row in RequestLog.objects.filter(time__gte=start, time__lt=end):
-        key = (hour_floor(row.time), row.method, row.path[:ROLLUP_PATH_LENGTH], row.status)
+        endpoint = row.route or row.path[:ROLLUP_PATH_LENGTH]
+        key = (hour_floor(row.time), row.method, endpoint, row.status)
         slot = acc[key]
         slot[0] += 1
         slot[1] += row.duration_ms
@@ -74,6 +81,29 @@ def rolled() -> dict[tuple, tuple]:
         (r.hour, r.method, r.path, r.status): (r.count, r.total_duration_ms, r.max_duration_ms)
         for r in RequestHourly.objects.all()
     }
+
+
+def test_one_url_pattern_rolls_up_as_one_endpoint(now_hour):
+    hour = now_hour - HOUR
+    detail = "/intents/<str:intent_id>"
+    seed(
+        [
+            log(hour + timedelta(minutes=1), path="/intents/T4-a", route=detail, ms=2.0),
+            log(hour + timedelta(minutes=2), path="/intents/T4-b", route=detail, ms=4.0),
+            # Logged before routes were recorded: grouped by its path, as it always was.
+            log(hour + timedelta(minutes=3), path="/intents/T4-c", ms=1.0),
+            log(hour + timedelta(minutes=4), path="/x/1", route="(no route)", status=404),
+            log(hour + timedelta(minutes=5), path="/x/2", route="(no route)", status=404),
+        ]
+    )
+    result = requesthourly_rollup(until=now_hour)
+    assert (result.rows, result.requests) == (3, 5)
+    assert rolled() == {
+        (hour, "GET", detail, 200): (2, 6.0, 4.0),
+        (hour, "GET", "/intents/T4-c", 200): (1, 1.0, 1.0),
+        (hour, "GET", "(no route)", 404): (2, 2.0, 1.0),
+    }
+    assert rolled() == expected_from_log(hour, now_hour)
 
 
 def test_figures_match_the_raw_rows_exactly_and_the_current_hour_is_not_rolled(now_hour):

@@ -427,6 +427,24 @@ def test_slowest_paths_stay_exact_when_live_requests_lower_a_rolled_mean(
     assert everything[-1]["avg_ms"] == 32.5 and everything[-1]["max_ms"] == 100.0
 
 
+def test_slowest_endpoints_group_paths_by_url_pattern(
+    staff_client: Client, request_row: Callable[..., Any]
+) -> None:
+    now_hour = hour_floor(timezone.now())
+    detail = "/intents/<str:intent_id>"
+    request_row(time=now_hour - HOUR, path="/intents/T4-a", route=detail, duration_ms=300.0)
+    requesthourly_rollup(until=now_hour)
+    request_row(time=now_hour, path="/intents/T4-b", route=detail, duration_ms=100.0)
+    request_row(time=now_hour, path="/intents/T4-c", route=detail, duration_ms=200.0)
+    request_row(time=now_hour, path="/whoami", route="/whoami", duration_ms=1.0)
+    response = staff_client.get("/dashboard/api/")
+    table = response.context["tables"]["slowest"]
+    assert table.columns[0] == "endpoint"
+    # One row for the three intents, rolled and live: mean 200, max 300.
+    assert table.rows[:2] == [[detail, 3, 200.0, 300.0], ["/whoami", 1, 1.0, 1.0]]
+    assert "/intents/T4-b" not in [row[0] for row in table.rows]
+
+
 def test_api_activity_owner_filter_reads_the_log_even_when_rolled(
     staff_client: Client, make_key: Callable[..., Any], request_row: Callable[..., Any]
 ) -> None:
