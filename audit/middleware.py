@@ -18,7 +18,8 @@ from t4site.db import insert_row
 from t4site.errors import error_body
 from t4site.redaction import redact_data, redact_query_string, redact_text
 
-from .models import ROLLUP_PATH_LENGTH, ROUTE_UNMATCHED, RequestLog
+from .models import RequestLog
+from .routes import route_of
 
 logger = logging.getLogger(__name__)
 
@@ -120,14 +121,6 @@ class RequestLogMiddleware:
         return response
 
 
-def _route(request: HttpRequest) -> str:
-    """The URL pattern Django's resolver matched, as a path: ``/intents/<str:intent_id>``."""
-    match = getattr(request, "resolver_match", None)
-    if match is None or not match.route:
-        return ROUTE_UNMATCHED
-    return ("/" + match.route)[:ROLLUP_PATH_LENGTH]
-
-
 def _write(
     request: HttpRequest,
     response: HttpResponse | None,
@@ -146,7 +139,7 @@ def _write(
                 time=finished,
                 method=request.method or "",
                 path=redact_text(request.path)[:2048],
-                route=_route(request),
+                route=route_of(request),
                 query=redact_query_string(request.META.get("QUERY_STRING", "")),
                 status=response.status_code if response is not None else 500,
                 client_ip=client_ip(request),

@@ -5,9 +5,9 @@ from django.db.models import Func, Value
 from django.db.models.functions import Coalesce, NullIf, Substr
 
 ROLLUP_PATH_LENGTH = 512
-# RequestLog.route of a request no URL pattern matched (a 404 from the resolver): one value
-# for all of them, so probes of random URLs do not each become an endpoint of their own.
-ROUTE_UNMATCHED = "(no route)"
+# The route of a request no URL pattern matches (see audit.routes): one value for all of
+# them, so probes of random URLs do not each become an endpoint of their own.
+ROUTE_UNMATCHED = "<unmatched>"
 
 
 class RequestLog(models.Model):

@@ -30,8 +30,9 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from audit.routes import route_of
+
 logger = logging.getLogger(__name__)
-UNMATCHED = "<unmatched>"
 # The request metrics live in their own registry, not prometheus-client's global one, so the
 # process/platform collectors of the global registry are not mixed into multiprocess output.
 REQUEST_REGISTRY = CollectorRegistry(auto_describe=True)
@@ -54,15 +55,6 @@ RATE_LIMITED = Counter(
     ["route"],
     registry=REQUEST_REGISTRY,
 )
-
-
-def route_of(request: HttpRequest) -> str:
-    """The URL pattern that matched (``intents/<str:intent_id>``), never the raw path: the
-    label set stays bounded whatever clients request."""
-    match = getattr(request, "resolver_match", None)
-    if match is None or not match.route:
-        return UNMATCHED
-    return "/" + match.route.lstrip("^").rstrip("$")
 
 
 class PrometheusMetricsMiddleware:

@@ -22,6 +22,7 @@ from t4site.errors import DomainError
 from .models import OPEN_STATUSES, Intent, IntentStatus, QualityReport
 from .services import (
     EDITABLE_FIELDS,
+    expiry_refusal,
     intent_create,
     intent_delete,
     intent_transition,
@@ -103,6 +104,9 @@ class IntentAdminForm(forms.ModelForm):
             missing = [m for m in missing_for_status(probe, new) if m != "expires_at"]
             if missing:
                 raise ValidationError(f"Status {new} needs: {', '.join(missing)}.")
+            refusal = expiry_refusal(new, probe.expires_at, timezone.now())
+            if refusal:
+                raise ValidationError(refusal)
         return data
 
 

@@ -68,6 +68,22 @@ def transition_allowed(from_status: str, to_status: str) -> bool:
     return to_status in ALLOWED_TRANSITIONS.get(from_status, frozenset())
 
 
+def expiry_refusal(to_status: str, expires_at: datetime | None, now: datetime) -> str | None:
+    """Why a move to ``to_status`` is refused for a waiver expiring at ``expires_at``, or None.
+
+    SPEC: accepted → expired is the expiry job's move, made once ``expires_at`` has passed.
+    Refusing it earlier keeps "expired" meaning "lapsed" (reports, waiver lists and metrics
+    rely on it); a waiver ended early goes to planned or implemented, or gets an
+    ``expires_at`` in the past in the same change.
+    """
+    if to_status == S.EXPIRED and (expires_at is None or expires_at > now):
+        return (
+            "A waiver expires when its expires_at has passed; end it early by moving it to "
+            "planned or implemented, or set expires_at to a past time."
+        )
+    return None
+
+
 def missing_for_status(intent: Intent, status: str) -> list[str]:
     """Fields that ``status`` requires and ``intent`` lacks (SPEC field rules)."""
     missing: list[str] = []
@@ -200,14 +216,10 @@ def _apply(
                 "A waiver's expires_at must be in the future.",
                 extra={"from": old_status, "to": new_status, "missing": ["expires_at"]},
             )
-        # SPEC: accepted → expired is the expiry job's move, made once expires_at has
-        # passed. Refusing it earlier keeps "expired" meaning "lapsed" (reports, waiver
-        # lists and metrics rely on it); a waiver ended early goes to planned or
-        # implemented, or gets an expires_at in the past in the same request.
-        if new_status == S.EXPIRED and (updated.expires_at is None or updated.expires_at > now):
+        refusal = expiry_refusal(new_status, updated.expires_at, now)
+        if refusal:
             raise InvalidTransition(
-                "A waiver expires when its expires_at has passed; end it early by moving it "
-                "to planned or implemented, or set expires_at to a past time.",
+                refusal,
                 extra={
                     "from": old_status,
                     "to": new_status,

@@ -3,21 +3,49 @@
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def _keep_a_database_default(apps, schema_editor):
+    # Workers of the previous release, still serving during a rolling deploy, insert request
+    # log rows without this column; on PostgreSQL a database default keeps those inserts
+    # working (and their rows count under their path, as before). SQLite deployments are
+    # single-process and restart at once.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE audit_requestlog ALTER COLUMN route SET DEFAULT ''")
 
+
+def _drop_the_database_default(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE audit_requestlog ALTER COLUMN route DROP DEFAULT")
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('audit', '0003_requestlog_key_time'),
+        ("audit", "0003_requestlog_key_time"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='requestlog',
-            name='route',
-            field=models.CharField(blank=True, help_text="The URL pattern the request matched, e.g. /intents/<str:intent_id>, or '(no route)'. Empty on rows logged before patterns were recorded.", max_length=512),
+            model_name="requestlog",
+            name="route",
+            field=models.CharField(
+                blank=True,
+                help_text=(
+                    "The URL pattern the request matched, e.g. /intents/<str:intent_id>, or "
+                    "'<unmatched>'. Empty on rows logged before patterns were recorded."
+                ),
+                max_length=512,
+            ),
         ),
+        migrations.RunPython(_keep_a_database_default, _drop_the_database_default),
         migrations.AlterField(
-            model_name='requesthourly',
-            name='path',
-            field=models.CharField(help_text='Endpoint: the URL pattern the requests matched, or the request path (cut at 512 characters) for requests logged before patterns were recorded (see audit.models.request_endpoint).', max_length=512),
+            model_name="requesthourly",
+            name="path",
+            field=models.CharField(
+                help_text=(
+                    "Endpoint: the URL pattern the requests matched, or the request path (cut "
+                    "at 512 characters) for requests logged before patterns were recorded "
+                    "(see audit.models.request_endpoint)."
+                ),
+                max_length=512,
+            ),
         ),
     ]

@@ -41,7 +41,7 @@ class RequestWindow:
 
     ``rolled_end``: hours before it are read from ``RequestHourly`` (None: none are);
     ``live_start``: log rows from here to ``filters.end_dt`` are aggregated live, once per
-    page (``live_rows``), by hour, path and status; each table reduces those rows.
+    page (``live_rows``), by hour, endpoint and status; each table reduces those rows.
     """
 
     filters: Filters
@@ -50,7 +50,7 @@ class RequestWindow:
     _live: list[tuple] | None = field(default=None, repr=False, compare=False)
 
     def live_rows(self) -> list[tuple]:
-        """``(hour, path, status, count, total_ms, max_ms)`` for the live part."""
+        """``(hour, endpoint, status, count, total_ms, max_ms)`` for the live part."""
         if self._live is None:
             self._live = []
             if self.has_live:

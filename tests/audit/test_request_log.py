@@ -61,7 +61,7 @@ def test_the_route_is_the_url_pattern_not_the_path(api_client, issued_key):
     assert list(rows) == [
         ("/intents/T4-nope", "/intents/<str:intent_id>", 404),
         ("/intents/by_owner/@a/b", "/intents/by_owner/<path:owner>", 200),
-        ("/no/such/path/T4-1", "(no route)", 404),
+        ("/no/such/path/T4-1", "<unmatched>", 404),
     ]
 
 
@@ -77,7 +77,23 @@ def test_server_error_is_logged_as_json_500_without_the_secret(db):
     response = client.get("/test/boom")
     assert response.status_code == 500
     assert response.json() == {"error": "server_error", "detail": "Internal server error."}
-    assert only_row().status == 500
+    assert (only_row().status, only_row().route) == (500, "/test/boom")
+
+
+def test_a_request_answered_before_url_resolution_is_logged_under_its_route(
+    admin_client_api, settings
+):
+    settings.T4_MAX_BODY_BYTES = 64
+    response = admin_client_api.post("/intents", {"reason": "x" * 200}, format="json")
+    assert response.status_code == 413
+    assert (only_row().route, only_row().status) == ("/intents", 413)
+
+
+def test_admin_regex_routes_are_stored_without_anchors(admin_client):
+    assert admin_client.get("/admin/intents/").status_code == 200
+    route = only_row().route
+    assert route.startswith("/admin/(?P<app_label>") and route.endswith(")/")
+    assert "^" not in route and "$" not in route
 
 
 def test_body_and_query_are_redacted(api_client, admin_token, issued_key):

@@ -92,8 +92,8 @@ def test_one_url_pattern_rolls_up_as_one_endpoint(now_hour):
             log(hour + timedelta(minutes=2), path="/intents/T4-b", route=detail, ms=4.0),
             # Logged before routes were recorded: grouped by its path, as it always was.
             log(hour + timedelta(minutes=3), path="/intents/T4-c", ms=1.0),
-            log(hour + timedelta(minutes=4), path="/x/1", route="(no route)", status=404),
-            log(hour + timedelta(minutes=5), path="/x/2", route="(no route)", status=404),
+            log(hour + timedelta(minutes=4), path="/x/1", route="<unmatched>", status=404),
+            log(hour + timedelta(minutes=5), path="/x/2", route="<unmatched>", status=404),
         ]
     )
     result = requesthourly_rollup(until=now_hour)
@@ -101,7 +101,7 @@ def test_one_url_pattern_rolls_up_as_one_endpoint(now_hour):
     assert rolled() == {
         (hour, "GET", detail, 200): (2, 6.0, 4.0),
         (hour, "GET", "/intents/T4-c", 200): (1, 1.0, 1.0),
-        (hour, "GET", "(no route)", 404): (2, 2.0, 1.0),
+        (hour, "GET", "<unmatched>", 404): (2, 2.0, 1.0),
     }
     assert rolled() == expected_from_log(hour, now_hour)
 

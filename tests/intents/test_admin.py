@@ -101,3 +101,27 @@ def test_bulk_actions_go_through_the_service(staff, make_intent) -> None:
 
     staff.post(URL, {"action": "move_to_implemented", "_selected_action": ["v"]})
     assert Intent.objects.get(pk="v").resolved_at is not None
+
+
+def test_change_form_refuses_expiring_a_waiver_before_its_expiry(staff, make_intent) -> None:
+    expires = (timezone.now() + timedelta(days=30)).replace(microsecond=0)
+    make_intent(id="waiver", status="accepted", expires_at=expires, reason="generated code")
+    form = staff.get(f"{URL}waiver/change/").context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items()}
+    local = timezone.localtime(expires)
+    data.update(
+        {
+            "status": "expired",
+            "raw": "{}",
+            "eta": "",
+            "expires_at_0": local.date().isoformat(),
+            "expires_at_1": local.time().isoformat(),
+        }
+    )
+    data.pop("expires_at", None)
+    response = staff.post(f"{URL}waiver/change/", data)
+    assert response.status_code == 200  # form redisplayed with the refusal
+    assert "A waiver expires when its expires_at has passed" in response.content.decode()
+    row = Intent.objects.get(pk="waiver")
+    assert (row.status, row.expires_at) == ("accepted", expires)
+    assert not LogEntry.objects.filter(object_pk="waiver", action=LogEntry.Action.UPDATE).exists()
