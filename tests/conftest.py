@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 from apikeys.models import ALL_SCOPES
 from apikeys.services import IssuedKey, apikey_create
 from audit.actor import Actor
+from intents.models import Intent
 
 ADMIN_TOKEN = "test-admin-token-5f1c2a9e7d"
 
@@ -100,3 +102,27 @@ def client_for() -> Callable[[IssuedKey], APIClient]:
         return client
 
     return _client
+
+
+_intent_numbers = itertools.count(1)
+
+
+def insert_intent(*, id_prefix: str = "T4-", status: str = "reserved", **fields: Any) -> Intent:
+    """Insert an intent row directly (any status, any timestamps), bypassing the lifecycle:
+    for tests that read intents. A numbered id and line unless given."""
+    n = next(_intent_numbers)
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "id": f"{id_prefix}{n:05d}",
+        "code": "F401",
+        "file": "pkg/mod.py",
+        "line": n,
+        "reason": "kept for the plugin registry",
+        "owner": "@team",
+        "ticket": "GH-1",
+        "status": status,
+        "created_at": now,
+        "modified_at": now,
+    }
+    values.update(fields)
+    return Intent.objects.create(**values)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from audit.models import RequestLog
 from intents.models import Intent
 from llmgate.models import LLMUsage
+from tests.conftest import insert_intent
 
 XSS = "</script><script>alert(1)</script>"
 _ids = itertools.count(1)
@@ -50,22 +51,7 @@ def plain_client(db: None) -> Client:
 @pytest.fixture
 def intent_row(db: None) -> Callable[..., Intent]:
     def _make(**fields: Any) -> Intent:
-        n = next(_ids)
-        now = timezone.now()
-        values: dict[str, Any] = {
-            "id": f"T4-D{n:05d}",
-            "code": "F401",
-            "file": "pkg/mod.py",
-            "line": n,
-            "reason": "kept for the plugin registry",
-            "owner": "@team",
-            "ticket": "GH-1",
-            "status": "planned",
-            "created_at": now,
-            "modified_at": now,
-        }
-        values.update(fields)
-        return Intent.objects.create(**values)
+        return insert_intent(**{"id_prefix": "T4-D", "status": "planned", **fields})
 
     return _make
 

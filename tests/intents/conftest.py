@@ -6,37 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from intents.models import Intent
-
-_counter = {"n": 0}
+from tests.conftest import insert_intent
 
 
 @pytest.fixture
 def make_intent(db: None) -> Callable[..., Intent]:
     """Insert an intent row directly (any status, any timestamps) for read tests."""
-
-    def _make(**fields: Any) -> Intent:
-        _counter["n"] += 1
-        now = timezone.now()
-        values: dict[str, Any] = {
-            "id": f"T4-{_counter['n']:05d}",
-            "code": "F401",
-            "file": "pkg/mod.py",
-            "line": _counter["n"],
-            "reason": "kept for the plugin registry",
-            "owner": "@team",
-            "ticket": "GH-1",
-            "status": "reserved",
-            "created_at": now,
-            "modified_at": now,
-        }
-        values.update(fields)
-        return Intent.objects.create(**values)
-
-    return _make
+    return insert_intent
 
 
 @pytest.fixture
