@@ -19,6 +19,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    # (id, status, quality problems) of one unified annotation
+    Fact = tuple[str | None, str, list[str]]
+
 UNIFIED_TAG = "T4-ISSUE"
 LEGACY_TAGS = ("T4-UNUSED-IMPORT", "T4-LINT-ISSUE")
 TAG_RE = re.compile(r"#\s*TODO\[(T4-ISSUE|T4-UNUSED-IMPORT|T4-LINT-ISSUE)\]:?")
@@ -43,9 +46,6 @@ def _decode_value(text: str, start: int) -> tuple[object, int] | None:
         return None
 
 
-_SPLIT_RE = re.compile(r"[,\s]+")
-
-
 def weight(code: str) -> int:
     return WEIGHTS.get(code, 1)
 
@@ -55,12 +55,12 @@ def split_codes(value: Any) -> list[str]:
     if isinstance(value, str):
         if value.isalnum():  # one code, nothing to split (the common case)
             return [value.upper()]
-        parts = _SPLIT_RE.split(value)
-    elif isinstance(value, list):
+        # Commas and runs of whitespace separate codes; str.split() drops the empty parts.
+        return [p.upper() for p in value.replace(",", " ").split()]
+    if isinstance(value, list):
         parts = [str(v) for v in value if isinstance(v, str | int)]
-    else:
-        return []
-    return [p.strip().upper() for p in parts if p.strip()]
+        return [p.strip().upper() for p in parts if p.strip()]
+    return []
 
 
 class Annotation:
@@ -204,28 +204,42 @@ def has_noqa(text: str) -> bool:
     return NOQA_RE.search(text) is not None
 
 
-def quality_problems(ann: Annotation) -> list[str]:
-    """Names of the quality rules a unified annotation breaks (empty: it passes them all)."""
-    if ann.parse_error is not None:
-        if ann.parse_error.startswith("malformed JSON"):
-            return ["malformed_json"]
-        if ann.parse_error.startswith("annotation JSON is not an object"):
-            return ["not_an_object"]
-        if ann.parse_error.startswith("no JSON"):
-            return ["missing_json"]
-        return ["trailing_text"]
-    data = ann.data or {}
+_PARSE_ERROR_PROBLEMS = (
+    ("malformed JSON", "malformed_json"),
+    ("annotation JSON is not an object", "not_an_object"),
+    ("no JSON", "missing_json"),
+)
+
+
+def annotation_facts(ann: Annotation) -> Fact:
+    """``(id, status, quality problems)`` of a unified annotation, in one pass.
+
+    ``status`` is the annotation's lifecycle status, or "unknown" when it has none that
+    SPEC knows; the problems are the names of the quality rules it breaks (none: it passes).
+    """
+    data = ann.data
+    if data is None:
+        ident, status = None, "unknown"
+    else:
+        ident = data.get("id")
+        if not isinstance(ident, str) or not ident.strip():
+            ident = None
+        status = data.get("status")
+        status = status.strip().lower() if isinstance(status, str) else ""
+        if status not in STATUSES:
+            status = "unknown"
+    error = ann.parse_error
+    if error is not None:
+        problem = next((p for prefix, p in _PARSE_ERROR_PROBLEMS if error.startswith(prefix)), None)
+        return ident, status, [problem or "trailing_text"]
+    data = data or {}
     problems = []
-    if ann.id is None:
+    if ident is None:
         problems.append("missing_id")
     if not ann.codes:
         problems.append("missing_code")
-    status = data.get("status")
-    if not isinstance(status, str) or status.strip().lower() not in STATUSES:
+    if status == "unknown":
         problems.append("invalid_status")
-        status = ""
-    else:
-        status = status.strip().lower()
     if not _filled(data.get("owner")):
         problems.append("missing_owner")
     # A waiver (accepted) needs no ticket; every other open annotation tracks one.
@@ -234,17 +248,8 @@ def quality_problems(ann: Annotation) -> list[str]:
     reason = data.get("reason")
     if not isinstance(reason, str) or reason.strip().lower() in GENERIC_REASONS:
         problems.append("missing_or_generic_reason")
-    return problems
+    return ident, status, problems
 
 
 def _filled(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
-
-
-def annotation_status(ann: Annotation) -> str:
-    if ann.data is None:
-        return "unknown"
-    status = ann.data.get("status")
-    if isinstance(status, str) and status.strip().lower() in STATUSES:
-        return status.strip().lower()
-    return "unknown"

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from t4client.annotations import Annotation
+    from t4client.annotations import Annotation, Fact
     from t4client.ruffrun import Finding
-    from t4client.scanning import Fact, FileScan
+    from t4client.scanning import FileScan
     from t4client.waivers import Waiver
 
 SYNTAX_CODE = "invalid-syntax"
@@ -188,7 +188,10 @@ class Buckets:
         rows = self._noqa_maps.get(file)
         if rows is None:
             scan = self.scans[file]
-            found = noqa_rows(scan.data, last_annotated, scan.annotations)
+            if scan.data is None:  # the scan found no string or continuation up to there
+                found: dict[int, int] | None = {}
+            else:
+                found = noqa_rows(scan.data, last_annotated, scan.annotations)
             if found is None:
                 raise NeedsJSON(f"cannot tell the noqa rows of {file} without ruff's JSON")
             rows = self._noqa_maps[file] = found

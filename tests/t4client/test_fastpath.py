@@ -119,13 +119,13 @@ def test_unicode_line_separators_inside_messages_are_not_line_breaks() -> None:
 def test_background_reading_covers_every_file_once(tree: Path, monkeypatch) -> None:
     files = [str(p) for p in sorted(tree.rglob("*.py"))] * 50
     opened: list[str] = []
-    real_read = scanning.read_bytes
+    real_read = scanning.read_file
 
-    def counting_read(path):
+    def counting_read(path, buf):
         opened.append(os.fspath(path))
-        return real_read(path)
+        return real_read(path, buf)
 
-    monkeypatch.setattr(scanning, "read_bytes", counting_read)
+    monkeypatch.setattr(scanning, "read_file", counting_read)
     scanner = scanning.Scanner(files, lambda f: f)
     scans, _, facts = scanner.finish()
     assert scanner.finish() == (scans, _, facts)  # idempotent
@@ -311,3 +311,65 @@ def test_other_command_lines_go_to_argparse(argv: list[str]) -> None:
     from t4client import cli
 
     assert cli._check_args(argv) is None
+
+
+# --- reading files: one buffer, bytes kept only where noqa rows need them ---------------------
+
+
+def _scan(repo: Path, name: str, text: str) -> scanning.FileScan:
+    write(repo, name, text)
+    return scanning.scan_file(str(repo / name), scanning.new_buffer())
+
+
+@pytest.mark.parametrize(
+    ("before", "kept"),
+    [
+        ("import os\n", False),  # nothing before the annotation can span rows
+        ("# a plain comment\nx = 1\n", False),
+        ('s = """\nabc\n"""\n', True),  # a string: noqa rows are worked out from the bytes
+        ("s = 'one'\n", True),  # any quote outside T4 comments (conservative)
+        ("y = 1 + \\\n    2\n", True),  # a backslash continuation
+    ],
+)
+def test_scan_keeps_the_bytes_only_when_noqa_rows_may_differ(
+    repo: Path, before: str, kept: bool
+) -> None:
+    text = before + "import re" + ann("T4-k") + "\nz = 'after the annotation'\n"
+    scan = _scan(repo, "k.py", text)
+    line = before.count("\n") + 1
+    assert [a.id for a in scan.annotations[line]] == ["T4-k"]
+    assert (scan.data == text.encode()) if kept else (scan.data is None)
+
+
+def test_scan_of_files_without_annotations_shares_one_empty_result(repo: Path) -> None:
+    assert _scan(repo, "plain.py", "import os\n") is scanning.UNANNOTATED
+    assert _scan(repo, "tagged.py", "x = 1  # TODO[T4-OTHER]: not ours\n") is scanning.UNANNOTATED
+    assert scanning.scan_file(str(repo / "missing.py")) is scanning.UNANNOTATED
+    assert scanning.UNANNOTATED.annotations == {}
+
+
+def test_scan_reads_files_larger_than_the_buffer(repo: Path) -> None:
+    filler = "x = 1\n" * 20_000  # 120 kB, past the 64 kB read buffer
+    text = filler + "import os" + ann("T4-big") + "\n" + filler + "import re" + ann("T4-end")
+    scan = _scan(repo, "big.py", text)  # no final newline either
+    assert {line: [a.id for a in anns] for line, anns in scan.annotations.items()} == {
+        20_001: ["T4-big"],
+        40_002: ["T4-end"],
+    }
+    assert scan.data is None
+
+
+def test_reused_buffer_never_leaks_one_file_into_the_next(repo: Path) -> None:
+    buf = scanning.new_buffer()
+    write(repo, "long.py", "y = 2\n" * 500 + "import os" + ann("T4-long") + "\n")
+    write(repo, "short.py", "import os\n")
+    assert scanning.scan_file(str(repo / "long.py"), buf).annotations
+    assert scanning.scan_file(str(repo / "short.py"), buf) is scanning.UNANNOTATED
+
+
+def test_carriage_returns_keep_ruffs_row_numbers(repo: Path) -> None:
+    path = repo / "cr.py"
+    path.write_bytes(b"a = 1\rb = 2\r\nimport os" + ann("T4-cr").encode() + b"\r\n")
+    scan = scanning.scan_file(str(path))
+    assert [a.id for a in scan.annotations[3]] == ["T4-cr"]
+    assert scan.data == path.read_bytes()  # rare: kept whole for noqa_rows

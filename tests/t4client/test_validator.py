@@ -269,13 +269,13 @@ def test_reads_each_file_once(repo: Path, cli, monkeypatch: pytest.MonkeyPatch) 
     for i in range(3):
         write(repo, f"m{i}.py", "import os" + ann(f"T4-{i}") + "\nimport re\nprint(1)\n")
     opened: list[str] = []
-    real_read = scanning.read_bytes
+    real_read = scanning.read_file
 
-    def counting_read(path):
+    def counting_read(path, buf):
         opened.append(str(path))
-        return real_read(path)
+        return real_read(path, buf)
 
-    monkeypatch.setattr(scanning, "read_bytes", counting_read)
+    monkeypatch.setattr(scanning, "read_file", counting_read)
     _, report = check(cli)
     assert report["summary"]["total_findings"] == 6
     assert sorted(Path(p).name for p in opened) == ["m0.py", "m1.py", "m2.py"]
