@@ -373,3 +373,16 @@ def test_carriage_returns_keep_ruffs_row_numbers(repo: Path) -> None:
     scan = scanning.scan_file(str(path))
     assert [a.id for a in scan.annotations[3]] == ["T4-cr"]
     assert scan.data == path.read_bytes()  # rare: kept whole for noqa_rows
+
+
+@pytest.mark.parametrize("ns", [1_795_000_000_000_000_000, 1_795_000_000_123_456_789, 0])
+def test_report_timestamp_without_datetime_matches_isoformat(ns: int, monkeypatch) -> None:
+    import datetime as dt
+
+    from t4client import validator
+
+    monkeypatch.setattr(validator.time, "time_ns", lambda: ns)
+    instant = dt.datetime.fromtimestamp(ns // 1000 / 1_000_000, dt.UTC)
+    expected = instant.isoformat().replace("+00:00", "Z")
+    assert validator.utc_timestamp() == expected
+    assert validator.utc_timestamp(instant) == expected
