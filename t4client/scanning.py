@@ -11,6 +11,7 @@ import os
 import sys
 
 from t4client.annotations import UNIFIED_TAG, annotation_facts, has_noqa, parse_line
+from t4client.noqa_rows import flat_prefix
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class FileScan:
     """What one read of a file tells us: its annotations and which annotated lines say noqa.
 
     ``data``: the file's bytes, kept only when a row up to its last annotated line may have a
-    noqa row of its own (see :func:`_flat_head` and t4client.noqa_rows); ``None`` means each
+    noqa row of its own (see t4client.noqa_rows.flat_prefix); ``None`` means each
     of those rows is its own noqa row. Files without annotations all share one empty,
     read-only scan (:data:`UNANNOTATED`).
     """
@@ -129,20 +130,9 @@ def scan_file(path: str, buf: bytearray | None = None) -> FileScan:
         pos = data.find(_TAG_BYTES, end, size)
     if not scan.annotations:
         return UNANNOTATED
-    if not (plain and _flat_head(data, head_end, comment_quotes)):
+    if not (plain and flat_prefix(data, head_end, comment_quotes)):
         scan.data = bytes(data[:size])
     return scan
-
-
-def _flat_head(data: bytes | bytearray, head_end: int, comment_quotes: int) -> bool:
-    """True when no row before ``head_end`` can have another noqa row than its own.
-
-    That takes a string spanning rows or a backslash continuation, so a quote outside the T4
-    comments or a backslash at the end of a line. A conservative test in C (``count`` and
-    ``find``): when it says no, the file's bytes are kept and t4client.noqa_rows decides.
-    """
-    quotes = data.count(b'"', 0, head_end) + data.count(b"'", 0, head_end)
-    return quotes == comment_quotes and data.find(b"\\\n", 0, head_end) < 0
 
 
 def _scan_line(scan: FileScan, raw: bytes | bytearray, lineno: int) -> bool:

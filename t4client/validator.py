@@ -66,11 +66,6 @@ def run_check(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Build the SPEC report. Raises a ``T4Error`` subclass when the check cannot be trusted."""
-    if now is None and (waivers_file or registry_key):
-        import datetime as dt
-
-        now = dt.datetime.now(dt.UTC)
-    timestamp = utc_timestamp(now)
     root_path = os.path.realpath(root) if root else _launch.find_root()
     selectors = tuple(c.strip().upper() for c in (codes or DEFAULT_CODES) if c.strip())
     targets, problem = _launch.resolve_targets(list(paths) or ["."], root_path)
@@ -79,7 +74,12 @@ def run_check(
 
     waivers: list[Waiver] = []
     if waivers_file or registry_key:
+        import datetime as dt
+
         from t4client.waivers import fetch_registry_waivers, load_yaml_waivers
+
+        now = now or dt.datetime.now(dt.UTC)  # waivers expire; nothing else needs datetime
+    timestamp = utc_timestamp(now)
     if waivers_file:
         waivers += load_yaml_waivers(waivers_file)
 
