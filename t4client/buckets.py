@@ -81,108 +81,128 @@ class Buckets:
 
     def add(self, findings: list[Finding]) -> None:
         """File ``findings``, which come after every finding added before (report order)."""
-        scans, facts, reported = self.scans, self.facts, self.reported
-        annotated, unannotated, legacy = self.annotated, self.unannotated, self.legacy
-        statuses, weights, entries = self.statuses, WEIGHTS, self._entries
+        scans, reported = self.scans, self.reported
+        unannotated_append = self.unannotated.append
+        any_waivers = self.any_waivers
         last_file, path, by_line = self._file, self._path, self._by_line
         noqa_unknown, last_annotated = self.noqa_unknown, self._last_annotated
-        for file, line, column, code, message, noqa_row in findings:
-            if file != last_file:  # findings come grouped by file
-                last_file = file
-                scan = scans.get(file)
-                if scan is None:  # ruff linted a file discovery did not list: read it once
-                    scan = scans[file] = scan_file(file)
-                path = self.rel(file)
-                by_line = scan.annotations
-                last_annotated = max(by_line) if by_line else 0
-            unified: Annotation | None = None
-            old: Annotation | None = None
-            if by_line:
-                if noqa_unknown and line < last_annotated and code != SYNTAX_CODE:
-                    noqa_row = self._noqa_row(file, line, last_annotated)
-                for row in (line,) if noqa_row is None or noqa_row == line else (line, noqa_row):
-                    anns = by_line.get(row)
-                    if anns is None:
-                        continue
-                    seen = reported.get((file, row))
-                    if seen is None:
-                        reported[(file, row)] = {code}
-                    else:
-                        seen.add(code)
-                    if code == SYNTAX_CODE:
-                        continue
-                    for ann in anns:
-                        if ann.codes and code not in ann.codes:
+        try:
+            for file, line, column, code, message, noqa_row in findings:
+                if file != last_file:  # findings come grouped by file
+                    last_file = file
+                    scan = scans.get(file)
+                    if scan is None:  # ruff linted a file discovery did not list: read it once
+                        scan = scans[file] = scan_file(file)
+                    path = self.rel(file)
+                    by_line = scan.annotations
+                    last_annotated = max(by_line) if by_line else 0
+                old: Annotation | None = None
+                if by_line:  # most files have no annotation: they skip all of this
+                    unified: Annotation | None = None
+                    if noqa_unknown and line < last_annotated and code != SYNTAX_CODE:
+                        noqa_row = self._noqa_row(file, line, last_annotated)
+                    rows = (line,) if noqa_row is None or noqa_row == line else (line, noqa_row)
+                    for row in rows:
+                        anns = by_line.get(row)
+                        if anns is None:
                             continue
-                        if ann.tag == UNIFIED_TAG:
-                            if unified is None:
-                                unified = ann
-                        elif old is None:
-                            old = ann
-            if unified is not None:
-                known = facts.get(id(unified))
-                if known is None:  # in a file ruff linted but did not list
-                    known = facts[id(unified)] = fact(unified, self.duplicate_ids)
-                ident, status, cached = known
-                w = weights.get(code, 1)
-                self.weighted_total += w
-                statuses.append(status)
-                entry = entries.get(id(unified))
-                if entry is None:
-                    problems = list(cached)
-                    entry = entries[id(unified)] = {
-                        "file": path,
-                        "line": unified.line,
-                        "code": code,
-                        "codes": [code],
-                        "id": ident,
-                        "status": status,
-                        "annotation": unified.data,
-                        "problems": problems,
-                    }
-                    annotated.append(entry)
+                        seen = reported.get((file, row))
+                        if seen is None:
+                            reported[(file, row)] = {code}
+                        else:
+                            seen.add(code)
+                        if code == SYNTAX_CODE:
+                            continue
+                        for ann in anns:
+                            if ann.codes and code not in ann.codes:
+                                continue
+                            if ann.tag == UNIFIED_TAG:
+                                if unified is None:
+                                    unified = ann
+                            elif old is None:
+                                old = ann
+                    if unified is not None:
+                        self._annotated(unified, path, line, column, code, message)
+                        continue
+                base = {
+                    "file": path,
+                    "line": line,
+                    "column": column,
+                    "code": code,
+                    "message": message,
+                }
+                if old is not None:
+                    self.legacy.append({**base, "tag": old.tag, "text": old.text})
+                elif any_waivers:
+                    self._unannotated_or_waived(base, path, line, code)
                 else:
-                    problems = entry["problems"]
-                    if code not in entry["codes"]:
-                        entry["codes"].append(code)
-                if problems:
-                    self.breakdown.update(problems)
-                    issue = {
-                        "file": path,
-                        "line": line,
-                        "column": column,
-                        "code": code,
-                        "message": message,
-                        "id": ident,
-                        "problems": problems,
-                    }
-                    if unified.parse_error:
-                        issue["detail"] = unified.parse_error
-                    self.quality_issues.append(issue)
-                else:
-                    self.weighted_good += w
-                continue
-            base = {"file": path, "line": line, "column": column, "code": code, "message": message}
-            if old is not None:
-                legacy.append({**base, "tag": old.tag, "text": old.text})
-                continue
-            if self.any_waivers:
-                match = next(
-                    (w for w in self.waivers_by_file.get(path, ()) if w.matches(path, line, code)),
-                    None,
-                )
-                if match is not None and code != SYNTAX_CODE:
-                    self.waived.append({**base, "waiver": match.as_dict()})
-                    continue
-                lapsed = next(
-                    (w for w in self.expired_by_file.get(path, ()) if w.matches(path, line, code)),
-                    None,
-                )
-                if lapsed is not None:
-                    base["expired_waiver"] = lapsed.as_dict()
-            unannotated.append(base)
-        self._file, self._path, self._by_line = last_file, path, by_line
-        self._last_annotated = last_annotated
+                    unannotated_append(base)
+        finally:
+            self._file, self._path, self._by_line = last_file, path, by_line
+            self._last_annotated = last_annotated
+
+    def _annotated(
+        self, unified: Annotation, path: str, line: int, column: int, code: str, message: str
+    ) -> None:
+        """File a finding covered by the unified annotation ``unified``."""
+        known = self.facts.get(id(unified))
+        if known is None:  # in a file ruff linted but did not list
+            known = self.facts[id(unified)] = fact(unified, self.duplicate_ids)
+        ident, status, cached = known
+        w = WEIGHTS.get(code, 1)
+        self.weighted_total += w
+        self.statuses.append(status)
+        entry = self._entries.get(id(unified))
+        if entry is None:
+            problems = list(cached)
+            entry = self._entries[id(unified)] = {
+                "file": path,
+                "line": unified.line,
+                "code": code,
+                "codes": [code],
+                "id": ident,
+                "status": status,
+                "annotation": unified.data,
+                "problems": problems,
+            }
+            self.annotated.append(entry)
+        else:
+            problems = entry["problems"]
+            if code not in entry["codes"]:
+                entry["codes"].append(code)
+        if not problems:
+            self.weighted_good += w
+            return
+        self.breakdown.update(problems)
+        issue = {
+            "file": path,
+            "line": line,
+            "column": column,
+            "code": code,
+            "message": message,
+            "id": ident,
+            "problems": problems,
+        }
+        if unified.parse_error:
+            issue["detail"] = unified.parse_error
+        self.quality_issues.append(issue)
+
+    def _unannotated_or_waived(self, base: dict[str, Any], path: str, line: int, code: str) -> None:
+        """File a finding no annotation covers: waived if a waiver applies, else unannotated."""
+        match = next(
+            (w for w in self.waivers_by_file.get(path, ()) if w.matches(path, line, code)),
+            None,
+        )
+        if match is not None and code != SYNTAX_CODE:
+            self.waived.append({**base, "waiver": match.as_dict()})
+            return
+        lapsed = next(
+            (w for w in self.expired_by_file.get(path, ()) if w.matches(path, line, code)),
+            None,
+        )
+        if lapsed is not None:
+            base["expired_waiver"] = lapsed.as_dict()
+        self.unannotated.append(base)
 
     def _noqa_row(self, file: str, line: int, last_annotated: int) -> int:
         rows = self._noqa_maps.get(file)

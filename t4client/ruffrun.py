@@ -385,13 +385,18 @@ def parse_concise(
     findings = []
     append = findings.append
     new = tuple.__new__
+    isabs = os.path.isabs if os.sep != "/" else None
+    last_rel, path = None, None
     for rel, row, column, code, message in rows:
-        path = paths.get(rel, "")
-        if path == "":
-            full = rel if os.path.isabs(rel) else prefix + rel
-            path = paths[rel] = full if full in known else None
-        if path is None:
-            raise NeedsJSON(f"the concise output names a file ruff did not list: {rel!r}")
+        if rel != last_rel:  # ruff prints a file's findings together
+            last_rel = rel
+            path = paths.get(rel, "")
+            if path == "":
+                absolute = isabs(rel) if isabs else rel.startswith("/")
+                full = rel if absolute else prefix + rel
+                path = paths[rel] = full if full in known else None
+            if path is None:
+                raise NeedsJSON(f"the concise output names a file ruff did not list: {rel!r}")
         if code == "invalid-syntax:":
             code = "invalid-syntax"
         append(new(Finding, (path, int(row), int(column), code, message, None)))

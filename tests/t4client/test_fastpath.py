@@ -386,3 +386,43 @@ def test_report_timestamp_without_datetime_matches_isoformat(ns: int, monkeypatc
     expected = instant.isoformat().replace("+00:00", "Z")
     assert validator.utc_timestamp() == expected
     assert validator.utc_timestamp(instant) == expected
+
+
+_CANONICAL_BODY = '{"id":"T4-1","code":"F401","owner":"@a","ticket":"GH-1","reason":"kept"}'
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "import os  # TODO[T4-ISSUE]: " + _CANONICAL_BODY,
+        "import os  # TODO[T4-ISSUE]: " + _CANONICAL_BODY + "   \t",  # trailing blanks
+        "import os  # TODO[T4-ISSUE]: " + _CANONICAL_BODY + " trailing words",
+        "import os  # TODO[T4-ISSUE]: " + _CANONICAL_BODY + "  # TODO[T4-ISSUE]: {}",
+        "import os  # TODO[T4-ISSUE]: " + _CANONICAL_BODY + "  # TODO[T4-UNUSED-IMPORT]: x",
+        "import os  # TODO[T4-ISSUE]: {" + '"id": "T4-2", "code": ["F401", "E702"]}',
+        "import os  # TODO[T4-ISSUE]: {" + '"id": "T4-3", "code": "F401,F821"',  # unclosed
+        "import os  # TODO[T4-ISSUE]: {}",
+        "import os  # TODO[T4-ISSUE]: {]",
+        'import os  # TODO[T4-ISSUE]: ["F401"]',  # not the canonical "{": general path
+        "import os  #TODO[T4-ISSUE] " + _CANONICAL_BODY,  # another spelling of the tag
+        "x = '# TODO[T4-ISSUE]: {'  # TODO[T4-ISSUE]: " + _CANONICAL_BODY,
+    ],
+)
+def test_canonical_annotations_read_like_the_general_path(line: str, monkeypatch) -> None:
+    import t4client.annotations as annotation_module
+
+    fast = annotation_module.parse_line(line, 7)
+    monkeypatch.setattr(annotation_module, "_CANONICAL", "\x00never\x00")
+    general = annotation_module.parse_line(line, 7)
+    assert fast == general
+    assert [a.column for a in fast] == [a.column for a in general]
+
+
+def test_canonical_annotation_skips_the_regular_expression(monkeypatch) -> None:
+    import t4client.annotations as annotation_module
+
+    monkeypatch.setattr(annotation_module, "TAG_RE", None)  # any use would raise
+    [found] = annotation_module.parse_line("import os  # TODO[T4-ISSUE]: " + _CANONICAL_BODY, 3)
+    assert (found.tag, found.line, found.column, found.codes) == ("T4-ISSUE", 3, 11, ["F401"])
+    assert found.text == "# TODO[T4-ISSUE]: " + _CANONICAL_BODY
+    assert found.data == json.loads(_CANONICAL_BODY) and found.parse_error is None
