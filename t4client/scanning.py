@@ -160,10 +160,11 @@ def fact(ann: Annotation, duplicate_ids: dict[str, object]) -> Fact:
 class Scanner:
     """Reads the listed files in a background thread while ruff lints.
 
-    On Linux the thread lowers its own scheduling priority, so on a busy machine it uses the
-    CPU ruff leaves idle instead of slowing ruff down. Whatever is left when the caller needs
-    the results :meth:`finish` does in the calling thread at normal priority: a starved
-    background thread never makes the check slower than reading the files afterwards.
+    On Linux the thread lowers its own scheduling priority, so that ruff comes first where
+    the scheduler can tell them apart (on the 2-vCPU benchmark VM it cannot: any work beside
+    ruff slows it, see docs/t4client.md). Whatever is left when the caller needs the results
+    :meth:`finish` does in the calling thread at normal priority: a starved background thread
+    never makes the check slower than reading the files afterwards.
 
     Each file is scanned by exactly one thread (an atomic counter hands out the indexes), and
     the facts of its unified annotations are worked out right after it is read: those do not
