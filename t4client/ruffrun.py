@@ -131,7 +131,7 @@ class RuffRun:
                 proc = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
                     self.cmd,
                     cwd=cwd,
-                    env=_launch.ruff_env(),
+                    env=_launch.ruff_env(listing=show_files),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                 )

@@ -426,3 +426,36 @@ def test_canonical_annotation_skips_the_regular_expression(monkeypatch) -> None:
     assert (found.tag, found.line, found.column, found.codes) == ("T4-ISSUE", 3, 11, ["F401"])
     assert found.text == "# TODO[T4-ISSUE]: " + _CANONICAL_BODY
     assert found.data == json.loads(_CANONICAL_BODY) and found.parse_error is None
+
+
+def test_only_the_listing_runs_with_one_ruff_thread(tree: Path, cli, fake_ruff, monkeypatch):
+    # The listing works beside the lint; its idle workers would spin on the lint's cores.
+    monkeypatch.delenv("RAYON_NUM_THREADS", raising=False)
+    log = tree.parent / "ruff-runs.jsonl"
+    real = _launch.default_ruff()
+    assert real is not None
+    fake_ruff(
+        "import json, os, subprocess\n"
+        f"with open({str(log)!r}, 'a') as fh:\n"
+        "    fh.write(json.dumps(['--show-files' in sys.argv, "
+        "os.environ.get('RAYON_NUM_THREADS')]) + '\\n')\n"
+        f"sys.exit(subprocess.run({real!r} + sys.argv[1:]).returncode)"
+    )
+    result, report = check(cli, "--no-registry")
+    assert result.code == 0 and report["summary"]["files_checked"] == 3
+    runs = sorted(json.loads(line) for line in log.read_text().splitlines())
+    assert runs == [[False, None], [True, "1"]]
+
+
+def test_head_start_gives_the_listing_one_ruff_thread(tree: Path, monkeypatch) -> None:
+    monkeypatch.delenv("RAYON_NUM_THREADS", raising=False)
+    seen: list[tuple[bool, str | None]] = []
+    real_spawn = os.posix_spawn
+
+    def spy(path, argv, env, **kwargs):
+        seen.append(("--show-files" in argv, env.get("RAYON_NUM_THREADS")))
+        return real_spawn(path, argv, env, **kwargs)
+
+    monkeypatch.setattr(os, "posix_spawn", spy)
+    _launch.prestart(["--json-only", "--paths", "."])
+    assert sorted(seen) == [(False, None), (True, "1")]
