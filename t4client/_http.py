@@ -6,7 +6,6 @@ Configuration is read at call time, never at import time, so an agent can change
 
 from __future__ import annotations
 
-import json
 import os
 
 from t4client.errors import T4APIError, T4APIUnavailable, T4ConfigError, T4Error
@@ -53,6 +52,8 @@ def build_url(path: str, params: dict[str, Any] | None = None) -> str:
 
 
 def _error_fields(raw: bytes) -> tuple[str, str]:
+    import json
+
     try:
         body = json.loads(raw.decode("utf-8", "replace"))
     except ValueError:
@@ -76,7 +77,9 @@ def request_json(
     Raises ``T4APIUnavailable`` when the server cannot be reached, answers 5xx or answers
     something that is not JSON, and ``T4APIError`` for any other non-2xx status.
     """
-    # Imported here: the validator without a registry never pays for urllib.request.
+    # Imported here: the validator without a registry never pays for urllib.request (nor
+    # for json: see t4client.jsonfast).
+    import json
     import urllib.error
     import urllib.request
 

@@ -12,11 +12,13 @@ annotations may share a line (one per code); a single one may cover several code
 
 from __future__ import annotations
 
-import json
-import re
+import functools
+
+from t4client.jsonfast import decode_at
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from typing import Any
 
     # (id, status, quality problems) of one unified annotation
@@ -24,9 +26,32 @@ if TYPE_CHECKING:
 
 UNIFIED_TAG = "T4-ISSUE"
 LEGACY_TAGS = ("T4-UNUSED-IMPORT", "T4-LINT-ISSUE")
-TAG_RE = re.compile(r"#\s*TODO\[(T4-ISSUE|T4-UNUSED-IMPORT|T4-LINT-ISSUE)\]:?")
-NOQA_RE = re.compile(r"#\s*noqa\b", re.IGNORECASE)
-CODE_RE = re.compile(r"\b[A-Z]{1,4}[0-9]{3,4}\b")
+
+
+# The patterns are compiled on first use: ``check`` reads canonical annotations without them
+# and never imports ``re`` for the common run (see t4client.jsonfast for why that matters).
+@functools.cache
+def tag_re() -> re.Pattern[str]:
+    """Any T4 tag, unified or legacy; group 1 is the tag's name."""
+    import re
+
+    return re.compile(r"#\s*TODO\[(T4-ISSUE|T4-UNUSED-IMPORT|T4-LINT-ISSUE)\]:?")
+
+
+@functools.cache
+def noqa_re() -> re.Pattern[str]:
+    import re
+
+    return re.compile(r"#\s*noqa\b", re.IGNORECASE)
+
+
+@functools.cache
+def code_re() -> re.Pattern[str]:
+    """A ruff rule code in free text (legacy annotations)."""
+    import re
+
+    return re.compile(r"\b[A-Z]{1,4}[0-9]{3,4}\b")
+
 
 STATUSES = ("reserved", "planned", "committed", "accepted", "expired", "implemented")
 GENERIC_REASONS = frozenset(
@@ -35,13 +60,11 @@ GENERIC_REASONS = frozenset(
 # SPEC quality-score weights; every other code weighs 1.
 WEIGHTS = {"F821": 3, "F401": 3, "B904": 2, "B008": 2, "RUF006": 2}
 
-_DECODER = json.JSONDecoder()
-
 
 def _decode_value(text: str, start: int) -> tuple[object, int] | None:
     """The JSON value starting at ``start`` and where it ends, or None if there is none."""
     try:
-        return _DECODER.raw_decode(text, start)
+        return decode_at(text, start)
     except ValueError:
         return None
 
@@ -144,7 +167,7 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
     column = text.find(_CANONICAL)
     if column >= 0 and text.count("TODO[T4-") == 1:
         try:
-            value, end = _DECODER.raw_decode(text, column + len(_CANONICAL) - 1)
+            value, end = decode_at(text, column + len(_CANONICAL) - 1)
         except ValueError:
             value = None  # the general path below words the error
         if value.__class__ is dict and (end == len(text) or text[end:].isspace()):
@@ -152,8 +175,9 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
             return [Annotation(UNIFIED_TAG, lineno, column, text[column:end], value, None, codes)]  # type: ignore[arg-type]
     found: list[Annotation] = []
     pos = 0
+    tag_pattern = tag_re()
     while True:
-        m = TAG_RE.search(text, pos)
+        m = tag_pattern.search(text, pos)
         if m is None:
             return found
         tag = m.group(1)
@@ -163,7 +187,7 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
         if tag == "T4-UNUSED-IMPORT":
             # Free text to the end of the line; it always means an unused import.
             ann.codes = ["F401"]
-            nxt = TAG_RE.search(text, rest_start)
+            nxt = tag_pattern.search(text, rest_start)
             ann.data = {"reason": text[rest_start : nxt.start() if nxt else None].strip()}
             if nxt is None:
                 return found
@@ -183,20 +207,20 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
         brace = text.find("{", rest_start)
         # A tag has no "{", so one that starts before the brace also ends before it.
         nxt = (
-            TAG_RE.search(text, rest_start, brace)
+            tag_pattern.search(text, rest_start, brace)
             if brace >= 0
-            else TAG_RE.search(text, rest_start)
+            else tag_pattern.search(text, rest_start)
         )
         if brace < 0 or (nxt is not None and nxt.start() < brace):
             ann.parse_error = "no JSON object after the tag"
             if tag == "T4-LINT-ISSUE":
-                ann.codes = CODE_RE.findall(text[rest_start : nxt.start() if nxt else None])
+                ann.codes = code_re().findall(text[rest_start : nxt.start() if nxt else None])
             if nxt is None:
                 return found
             pos = nxt.start()
             continue
         try:
-            value, end = _DECODER.raw_decode(text, brace)
+            value, end = decode_at(text, brace)
         except ValueError as exc:
             # The object should run to the end of the line, so nothing after it is trusted.
             ann.parse_error = f"malformed JSON: {exc}"
@@ -208,14 +232,14 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
             ann.data = value
             ann.codes = split_codes(value.get("code"))
         ann.text = text[m.start() : end]
-        if trailing and TAG_RE.match(trailing) is None:
+        if trailing and tag_pattern.match(trailing) is None:
             ann.parse_error = ann.parse_error or "unexpected text after the JSON object"
             return found
         pos = end
 
 
 def has_noqa(text: str) -> bool:
-    return NOQA_RE.search(text) is not None
+    return noqa_re().search(text) is not None
 
 
 _PARSE_ERROR_PROBLEMS = (

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from t4client.annotations import CODE_RE, STATUSES, parse_line
+from t4client.annotations import STATUSES, code_re, parse_line
 from t4client.paths import find_root, resolve_paths
 from t4client.ruffrun import RuffRun
 from t4client.validator import DEFAULT_CODES
@@ -163,7 +163,7 @@ def _comment_tokens(lines: list[str]) -> dict[int, list[tuple[int, str]]]:
 
 
 def _legacy_codes(text: str) -> list[str]:
-    return CODE_RE.findall(text)
+    return code_re().findall(text)
 
 
 def _new_id(rel: str, line: int, code: str, old: str) -> str:

@@ -16,9 +16,7 @@ validator needs it.
 from __future__ import annotations
 
 import functools
-import json
 import os
-import re
 import sys
 from operator import itemgetter
 
@@ -27,6 +25,7 @@ from t4client.errors import RuffError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable, Container, Iterable, Sequence
 
 __all__ = [
@@ -317,6 +316,8 @@ _LINE_PATTERN = (
 @functools.cache
 def _line_re() -> re.Pattern[str]:
     # Compiled on first use: only the JSON Lines fallback needs it (~0.3 ms to compile).
+    import re
+
     return re.compile(_LINE_PATTERN, re.MULTILINE)
 
 
@@ -357,9 +358,14 @@ def parse_findings(out: bytes) -> list[Finding]:
 # ``invalid-syntax:`` where the code goes. The path is matched lazily (the first
 # ``:row:col: CODE `` ends it), and must then be a file ruff listed, so a path that itself
 # contains such a sequence cannot be misread: it is not listed, and JSON is asked for.
-_CONCISE_RE = re.compile(
-    r"^([^\n]+?):([0-9]+):([0-9]+): ([A-Z]+[0-9]+|invalid-syntax:) ([^\n]*)$", re.MULTILINE
-)
+_CONCISE_PATTERN = r"^([^\n]+?):([0-9]+):([0-9]+): ([A-Z]+[0-9]+|invalid-syntax:) ([^\n]*)$"
+
+
+@functools.cache
+def _concise_re() -> re.Pattern[str]:
+    import re
+
+    return re.compile(_CONCISE_PATTERN, re.MULTILINE)
 
 
 def parse_concise(
@@ -370,6 +376,10 @@ def parse_concise(
     ``prefix``: the folder ruff ran in, with a trailing separator (ruff prints paths relative
     to it); ``known``: the absolute paths ruff listed; ``paths``: a cache shared by the calls
     of one run (relative path → absolute path, ``None`` when not listed).
+
+    Blocks whose every line has the plain shape (a path without a colon, ASCII digits, a
+    code of capitals and digits) are split with ``str`` methods; any other block is read
+    with the pattern above, which decides (and which ``re`` is imported for only then).
     """
     try:
         text = out.decode("utf-8")
@@ -377,26 +387,82 @@ def parse_concise(
         raise NeedsJSON(f"concise output is not UTF-8: {exc}") from exc
     if not text.strip():
         return []
-    rows = _CONCISE_RE.findall(text)
-    if len(rows) != text.count("\n") + (not text.endswith("\n")):
-        raise NeedsJSON("a line of the concise output does not have the expected shape")
     if paths is None:
         paths = {}
+    found = _split_plain(text, prefix, known, paths)
+    return found if found is not None else _match_strict(text, prefix, known, paths)
+
+
+_CODE_SHAPES: dict[str, bool] = {"invalid-syntax:": True}
+
+
+def _code_shape(code: str) -> bool:
+    """Whether ``code`` is ``[A-Z]+[0-9]+`` (or ruff's ``invalid-syntax:``)."""
+    ok = _CODE_SHAPES.get(code)
+    if ok is None:
+        letters = code.rstrip("0123456789")
+        ok = _CODE_SHAPES[code] = (
+            letters != code and letters.isascii() and letters.isalpha() and letters.isupper()
+        )
+    return ok
+
+
+def _split_plain(
+    text: str, prefix: str, known: Container[str], paths: dict[str, str | None]
+) -> list[Finding] | None:
+    """The findings of a block of plain lines; None at the first line that is not plain."""
+    lines = text.split("\n")
+    if not lines[-1]:
+        del lines[-1]  # the block's final line break
     findings = []
     append = findings.append
     new = tuple.__new__
-    isabs = os.path.isabs if os.sep != "/" else None
+    numbers = []  # every row and column, checked at once at the end
+    number = numbers.append
+    absolute = os.path.isabs if os.sep != "/" else None
     last_rel, path = None, None
+    try:
+        for line in lines:
+            rel, row, column, rest = line.split(":", 3)
+            code, space, message = rest[1:].partition(" ")
+            if rest[:1] != " " or not space or not _code_shape(code):
+                return None
+            if rel != last_rel:  # ruff prints a file's findings together
+                last_rel = rel
+                path = paths.get(rel, "")
+                if path == "":
+                    is_abs = absolute(rel) if absolute else rel.startswith("/")
+                    full = rel if is_abs else prefix + rel
+                    path = paths[rel] = full if full in known else None
+                if path is None:
+                    return None
+            number(row)
+            number(column)
+            if code == "invalid-syntax:":
+                code = "invalid-syntax"
+            append(new(Finding, (path, int(row), int(column), code, message, None)))
+    except ValueError:  # too few colons, or a number int() rejects
+        return None
+    digits = "".join(numbers)
+    return findings if digits.isascii() and digits.isdigit() else None
+
+
+def _match_strict(
+    text: str, prefix: str, known: Container[str], paths: dict[str, str | None]
+) -> list[Finding]:
+    rows = _concise_re().findall(text)
+    if len(rows) != text.count("\n") + (not text.endswith("\n")):
+        raise NeedsJSON("a line of the concise output does not have the expected shape")
+    findings = []
+    append = findings.append
+    new = tuple.__new__
     for rel, row, column, code, message in rows:
-        if rel != last_rel:  # ruff prints a file's findings together
-            last_rel = rel
-            path = paths.get(rel, "")
-            if path == "":
-                absolute = isabs(rel) if isabs else rel.startswith("/")
-                full = rel if absolute else prefix + rel
-                path = paths[rel] = full if full in known else None
-            if path is None:
-                raise NeedsJSON(f"the concise output names a file ruff did not list: {rel!r}")
+        path = paths.get(rel, "")
+        if path == "":
+            full = rel if os.path.isabs(rel) else prefix + rel
+            path = paths[rel] = full if full in known else None
+        if path is None:
+            raise NeedsJSON(f"the concise output names a file ruff did not list: {rel!r}")
         if code == "invalid-syntax:":
             code = "invalid-syntax"
         append(new(Finding, (path, int(row), int(column), code, message, None)))
@@ -419,6 +485,8 @@ def _parse_json(text: str) -> list[Finding]:
             lines = [line for line in text.split("\n") if line.strip()]
             text = "\n".join(lines)
         count = text.count("\n") + 1
+        import json
+
         data = json.loads("[" + text.replace("\n", ",") + "]")
     except ValueError as exc:
         raise RuffError(f"unparseable ruff output: {exc}", code="ruff_output") from exc

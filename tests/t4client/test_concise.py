@@ -176,3 +176,46 @@ def test_untokenizable_file_falls_back_to_json(repo: Path, monkeypatch) -> None:
     report = run_check(["."], root=repo, no_cache=True)
     assert report["summary"]["annotated"] == 1
     assert calls.count("json-lines") == 1 and calls.count("concise") == 1
+
+
+PLAIN_BLOCKS = [
+    b"a.py:3:9: F821 Undefined name `x`\n",
+    b"a.py:1:1: invalid-syntax: Expected an expression\na.py:2:5: E701 Multiple: colons\n",
+    b"a.py:1:8: F401 `os` imported but unused\npkg/b.py:10:1: RUF012 \n",  # empty message
+    b"pkg/b.py:1:1: SIM102 no final line break",
+    "a.py:1:1: F401 \u00e9\u2028 unicode message\n".encode(),
+]
+
+
+@pytest.mark.parametrize("block", PLAIN_BLOCKS)
+def test_plain_lines_are_split_like_the_pattern_reads_them(
+    tmp_path: Path, block: bytes, monkeypatch
+) -> None:
+    prefix = str(tmp_path) + "/"
+    known = {prefix + "a.py", prefix + "pkg/b.py"}
+    strict = ruffrun._match_strict(block.decode(), prefix, known, {})
+
+    def no_pattern(*args):
+        raise AssertionError("a plain block went to the pattern")
+
+    monkeypatch.setattr(ruffrun, "_match_strict", no_pattern)
+    assert parse_concise(block, prefix, known) == strict
+    assert [f.message for f in parse_concise(block, prefix, known)] == [f.message for f in strict]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "a.py:\u0661:1: F401 an Arabic-Indic digit\n".encode(),
+        b"a.py:+1:1: F401 a sign\n",
+        b"a.py:1_0:1: F401 an underscore\n",
+        b"a.py:1:1: f401 lower case\n",
+        b"a.py:1:1: F401\n",  # no space after the code
+        b"a.py:1:1:F401 no space before the code\n",
+        b"a.py:1:1: F401 fine\n\na.py:2:1: F401 a blank line before\n",
+    ],
+)
+def test_lines_the_split_does_not_trust_go_to_the_pattern(tmp_path: Path, block: bytes) -> None:
+    prefix = str(tmp_path) + "/"
+    with pytest.raises(NeedsJSON):
+        parse_concise(block, prefix, {prefix + "a.py"})

@@ -421,7 +421,7 @@ def test_canonical_annotations_read_like_the_general_path(line: str, monkeypatch
 def test_canonical_annotation_skips_the_regular_expression(monkeypatch) -> None:
     import t4client.annotations as annotation_module
 
-    monkeypatch.setattr(annotation_module, "TAG_RE", None)  # any use would raise
+    monkeypatch.setattr(annotation_module, "tag_re", None)  # any use would raise
     [found] = annotation_module.parse_line("import os  # TODO[T4-ISSUE]: " + _CANONICAL_BODY, 3)
     assert (found.tag, found.line, found.column, found.codes) == ("T4-ISSUE", 3, 11, ["F401"])
     assert found.text == "# TODO[T4-ISSUE]: " + _CANONICAL_BODY

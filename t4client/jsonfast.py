@@ -1,0 +1,86 @@
+"""The two JSON operations ``check`` needs, without importing :mod:`json`.
+
+``import json`` also imports ``re`` (and with it ``enum``) and compiles six regular
+expressions. ``check`` does that work while ruff runs, and on the benchmark dropping it made
+the whole command end 6-10 ms sooner (docs/t4client.md, "Benchmark"). What ``check`` needs
+is small: one value decoded at a position (an annotation's JSON) and the report encoded
+compactly. Both are done by ``_json``, the C accelerator behind :mod:`json` itself, called
+with exactly the arguments :mod:`json` passes it, so the results are the same.
+
+Where the accelerator is missing (another Python implementation) or does not give the
+expected answer to a small check at import, :mod:`json` is used instead. Errors are always
+raised by :mod:`json` itself, so their wording never differs.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+__all__ = ["decode_at", "dumps_compact"]
+
+
+class _DecoderContext:
+    """The settings ``json.JSONDecoder()`` hands its scanner: strict, no hooks."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {
+        "-Infinity": float("-inf"),
+        "Infinity": float("inf"),
+        "NaN": float("nan"),
+    }.__getitem__
+
+
+def _accelerated() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """``(scan_once, encode)`` from ``_json``, or None when it cannot be trusted here."""
+    try:
+        import _json
+
+        scan_once = _json.make_scanner(_DecoderContext())
+        # json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str,
+        # check_circular=False) builds this very encoder for a one-shot encode.
+        encode = _json.make_encoder(
+            None, str, _json.encode_basestring, None, ":", ",", False, False, True
+        )
+        sample = {"a": [1, -2.5, None, True, 'é\n"\\'], "b": {}}
+        text = '{"a":[1,-2.5,null,true,"é\\n\\"\\\\"],"b":{}}'
+        if "".join(encode(sample, 0)) != text or scan_once(text, 0) != (sample, len(text)):
+            return None
+    except Exception:  # no accelerator, or another interface: use json
+        return None
+    return scan_once, encode
+
+
+_FAST = _accelerated()
+
+
+def decode_at(text: str, index: int) -> tuple[Any, int]:
+    """``json.JSONDecoder().raw_decode(text, index)``: the value at ``index`` and its end."""
+    if _FAST is not None:
+        try:
+            return _FAST[0](text, index)
+        except Exception:  # noqa: S110 - json below raises the error, in its own words
+            pass
+    import json
+
+    return json.JSONDecoder().raw_decode(text, index)
+
+
+def dumps_compact(data: Any) -> str:
+    """``json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)``.
+
+    Without the cycle check (``check_circular=False``): the callers encode trees.
+    """
+    if _FAST is not None:
+        return "".join(_FAST[1](data, 0))
+    import json
+
+    return json.JSONEncoder(
+        ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False
+    ).encode(data)
