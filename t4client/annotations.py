@@ -65,7 +65,7 @@ def _decode_value(text: str, start: int) -> tuple[object, int] | None:
     """The JSON value starting at ``start`` and where it ends, or None if there is none."""
     try:
         return decode_at(text, start)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -168,7 +168,7 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
     if column >= 0 and text.count("TODO[T4-") == 1:
         try:
             value, end = decode_at(text, column + len(_CANONICAL) - 1)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = None  # the general path below words the error
         if value.__class__ is dict and (end == len(text) or text[end:].isspace()):
             codes = split_codes(value.get("code"))  # type: ignore[union-attr]
@@ -221,7 +221,7 @@ def parse_line(text: str, lineno: int) -> list[Annotation]:
             continue
         try:
             value, end = decode_at(text, brace)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested too deep counts as malformed
             # The object should run to the end of the line, so nothing after it is trusted.
             ann.parse_error = f"malformed JSON: {exc}"
             return found

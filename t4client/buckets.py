@@ -86,60 +86,58 @@ class Buckets:
         any_waivers = self.any_waivers
         last_file, path, by_line = self._file, self._path, self._by_line
         noqa_unknown, last_annotated = self.noqa_unknown, self._last_annotated
-        try:
-            for file, line, column, code, message, noqa_row in findings:
-                if file != last_file:  # findings come grouped by file
-                    last_file = file
-                    scan = scans.get(file)
-                    if scan is None:  # ruff linted a file discovery did not list: read it once
-                        scan = scans[file] = scan_file(file)
-                    path = self.rel(file)
-                    by_line = scan.annotations
-                    last_annotated = max(by_line) if by_line else 0
-                old: Annotation | None = None
-                if by_line:  # most files have no annotation: they skip all of this
-                    unified: Annotation | None = None
-                    if noqa_unknown and line < last_annotated and code != SYNTAX_CODE:
-                        noqa_row = self._noqa_row(file, line, last_annotated)
-                    rows = (line,) if noqa_row is None or noqa_row == line else (line, noqa_row)
-                    for row in rows:
-                        anns = by_line.get(row)
-                        if anns is None:
-                            continue
-                        seen = reported.get((file, row))
-                        if seen is None:
-                            reported[(file, row)] = {code}
-                        else:
-                            seen.add(code)
-                        if code == SYNTAX_CODE:
-                            continue
-                        for ann in anns:
-                            if ann.codes and code not in ann.codes:
-                                continue
-                            if ann.tag == UNIFIED_TAG:
-                                if unified is None:
-                                    unified = ann
-                            elif old is None:
-                                old = ann
-                    if unified is not None:
-                        self._annotated(unified, path, line, column, code, message)
+        for file, line, column, code, message, noqa_row in findings:
+            if file != last_file:  # findings come grouped by file
+                last_file = file
+                scan = scans.get(file)
+                if scan is None:  # ruff linted a file discovery did not list: read it once
+                    scan = scans[file] = scan_file(file)
+                path = self.rel(file)
+                by_line = scan.annotations
+                last_annotated = max(by_line) if by_line else 0
+            old: Annotation | None = None
+            if by_line:  # most files have no annotation: they skip all of this
+                unified: Annotation | None = None
+                if noqa_unknown and line < last_annotated and code != SYNTAX_CODE:
+                    noqa_row = self._noqa_row(file, line, last_annotated)
+                rows = (line,) if noqa_row is None or noqa_row == line else (line, noqa_row)
+                for row in rows:
+                    anns = by_line.get(row)
+                    if anns is None:
                         continue
-                base = {
-                    "file": path,
-                    "line": line,
-                    "column": column,
-                    "code": code,
-                    "message": message,
-                }
-                if old is not None:
-                    self.legacy.append({**base, "tag": old.tag, "text": old.text})
-                elif any_waivers:
-                    self._unannotated_or_waived(base, path, line, code)
-                else:
-                    unannotated_append(base)
-        finally:
-            self._file, self._path, self._by_line = last_file, path, by_line
-            self._last_annotated = last_annotated
+                    seen = reported.get((file, row))
+                    if seen is None:
+                        reported[(file, row)] = {code}
+                    else:
+                        seen.add(code)
+                    if code == SYNTAX_CODE:
+                        continue
+                    for ann in anns:
+                        if ann.codes and code not in ann.codes:
+                            continue
+                        if ann.tag == UNIFIED_TAG:
+                            if unified is None:
+                                unified = ann
+                        elif old is None:
+                            old = ann
+                if unified is not None:
+                    self._annotated(unified, path, line, column, code, message)
+                    continue
+            base = {
+                "file": path,
+                "line": line,
+                "column": column,
+                "code": code,
+                "message": message,
+            }
+            if old is not None:
+                self.legacy.append({**base, "tag": old.tag, "text": old.text})
+            elif any_waivers:
+                self._unannotated_or_waived(base, path, line, code)
+            else:
+                unannotated_append(base)
+        self._file, self._path, self._by_line = last_file, path, by_line
+        self._last_annotated = last_annotated
 
     def _annotated(
         self, unified: Annotation, path: str, line: int, column: int, code: str, message: str

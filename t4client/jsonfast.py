@@ -37,6 +37,11 @@ class _DecoderContext:
     }.__getitem__
 
 
+class _Probe:
+    def __str__(self) -> str:
+        return "probe"
+
+
 def _accelerated() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
     """``(scan_once, encode)`` from ``_json``, or None when it cannot be trusted here."""
     try:
@@ -48,9 +53,23 @@ def _accelerated() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
         encode = _json.make_encoder(
             None, str, _json.encode_basestring, None, ":", ",", False, False, True
         )
-        sample = {"a": [1, -2.5, None, True, 'é\n"\\'], "b": {}}
-        text = '{"a":[1,-2.5,null,true,"é\\n\\"\\\\"],"b":{}}'
-        if "".join(encode(sample, 0)) != text or scan_once(text, 0) != (sample, len(text)):
+        # Samples that tell every setting apart: keys in their order (no sort_keys), an int
+        # key written as a string, default=str, infinity written (allow_nan), and a key
+        # JSON cannot hold refused (no skipkeys).
+        sample = {"b": [1, -2.5, None, True, 'é\n"\\'], "a": {}, 3: _Probe()}
+        text = '{"b":[1,-2.5,null,true,"é\\n\\"\\\\"],"a":{},"3":"probe"}'
+        if "".join(encode(sample, 0)) != text:
+            return None
+        decoded = {"b": [1, -2.5, None, True, 'é\n"\\'], "a": {}, "3": "probe"}
+        if scan_once(text, 0) != (decoded, len(text)):
+            return None
+        if "".join(encode([float("inf")], 0)) != "[Infinity]":
+            return None
+        try:
+            encode({(1,): 1}, 0)
+        except TypeError:
+            pass
+        else:
             return None
     except Exception:  # no accelerator, or another interface: use json
         return None

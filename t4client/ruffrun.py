@@ -425,7 +425,7 @@ def _split_plain(
         for line in lines:
             rel, row, column, rest = line.split(":", 3)
             code, space, message = rest[1:].partition(" ")
-            if rest[:1] != " " or not space or not _code_shape(code):
+            if not rel or rest[:1] != " " or not space or not _code_shape(code):
                 return None
             if rel != last_rel:  # ruff prints a file's findings together
                 last_rel = rel

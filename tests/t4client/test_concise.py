@@ -219,3 +219,9 @@ def test_lines_the_split_does_not_trust_go_to_the_pattern(tmp_path: Path, block:
     prefix = str(tmp_path) + "/"
     with pytest.raises(NeedsJSON):
         parse_concise(block, prefix, {prefix + "a.py"})
+
+
+def test_an_empty_path_is_not_the_folder_ruff_ran_in(tmp_path: Path) -> None:
+    prefix = str(tmp_path) + "/"
+    with pytest.raises(NeedsJSON):
+        parse_concise(b":1:2: E1 m\n", prefix, {prefix, prefix + "a.py"})

@@ -121,3 +121,26 @@ def test_a_plain_check_imports_neither_json_nor_re(repo: Path) -> None:
     }
     assert "t4client.validator" in imported
     assert not imported & {"json", "re", "enum", "subprocess"}
+
+
+@pytest.mark.parametrize("flag", [6, 7, 8])  # sort_keys, skipkeys, allow_nan
+def test_an_accelerator_with_other_settings_is_not_trusted(flag: int, monkeypatch) -> None:
+    import _json
+
+    real = _json.make_encoder
+
+    def flipped(*args):
+        args = list(args)
+        args[flag] = not args[flag]
+        return real(*args)
+
+    monkeypatch.setattr(_json, "make_encoder", flipped)
+    assert jsonfast._accelerated() is None
+
+
+def test_an_accelerator_with_another_default_is_not_trusted(monkeypatch) -> None:
+    import _json
+
+    real = _json.make_encoder
+    monkeypatch.setattr(_json, "make_encoder", lambda *a: real(a[0], repr, *a[2:]))
+    assert jsonfast._accelerated() is None

@@ -168,6 +168,17 @@ def test_malformed_json_names_the_parse_error(repo: Path, cli) -> None:
     assert "Expecting property name" in issue["detail"]
 
 
+def test_json_nested_too_deep_is_malformed_not_a_crash(repo: Path, cli) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    write(repo, "a.py", 'import os  # TODO[T4-ISSUE]: {"id": "T4-1", "deep": ' + deep + "}\n")
+    result, report = check(cli)
+    assert result.code == 0
+    assert report["summary"]["annotated"] == 1
+    [issue] = report["quality_issues"]
+    assert issue["problems"] == ["malformed_json"]
+    assert "recursion" in issue["detail"]
+
+
 def test_several_codes_on_one_line(repo: Path, cli) -> None:
     line = "import os; x = undefined_y"  # F401, E702 and F821 on line 1
     write(repo, "combined.py", line + ann("T4-c", "F401,E702,F821") + "\n")
