@@ -51,8 +51,9 @@ class KeyDailyBudget(models.Model):
     A new day is a new row: yesterday's spend cannot count against today.
     """
 
+    # No index of its own: the (api_key, day) unique constraint's index serves lookups by key.
     api_key = models.ForeignKey(
-        "apikeys.APIKey", on_delete=models.CASCADE, related_name="llm_budgets"
+        "apikeys.APIKey", on_delete=models.CASCADE, related_name="llm_budgets", db_index=False
     )
     day = models.DateField(help_text="UTC day.")
     spent = models.DecimalField(max_digits=24, decimal_places=COST_PLACES, default=ZERO)
@@ -80,8 +81,10 @@ class UsageStatus(models.TextChoices):
 class LLMUsage(models.Model):
     """The ledger: one row per call that reached the gate with a valid key."""
 
+    # No index of its own: "llmusage_key_day" starts with the key and serves lookups by key
+    # (one index less to update on every call).
     api_key = models.ForeignKey(
-        "apikeys.APIKey", on_delete=models.PROTECT, related_name="llm_usage"
+        "apikeys.APIKey", on_delete=models.PROTECT, related_name="llm_usage", db_index=False
     )
     # Copied from the key at call time, never taken from the caller.
     agent_id = models.CharField(max_length=128)
@@ -125,8 +128,9 @@ class DailySpend(models.Model):
     Dashboards read these rows instead of scanning the ledger.
     """
 
+    # No index of its own: the (api_key, model, day) unique constraint's index serves it.
     api_key = models.ForeignKey(
-        "apikeys.APIKey", on_delete=models.PROTECT, related_name="daily_spend"
+        "apikeys.APIKey", on_delete=models.PROTECT, related_name="daily_spend", db_index=False
     )
     agent_id = models.CharField(max_length=128)
     model = models.CharField(max_length=128)
