@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from llmgate.models import money_text
 from llmgate.selectors import key_budget_today
 from t4site.errors import NotFound
 
@@ -56,9 +57,9 @@ class WhoAmIApi(APIView):
     def get(self, request: Request) -> Response:
         body = dict(WhoAmIOutput(request.user).data)
         budget = key_budget_today(api_key=request.user)
-        body["spent_today"] = str(budget.spent)
-        body["reserved_today"] = str(budget.reserved)
-        body["remaining_today"] = str(budget.remaining)
+        body["spent_today"] = money_text(budget.spent)
+        body["reserved_today"] = money_text(budget.reserved)
+        body["remaining_today"] = money_text(budget.remaining)
         state = request._request.t4_rate
         body["rate"] = {
             "limit": state.limit,

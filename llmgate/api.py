@@ -21,6 +21,7 @@ from apikeys.models import Scope
 from t4site.errors import exception_handler
 
 from .gate import chat_complete, chat_stream
+from .models import money_text
 from .selectors import key_budget_today, price_list, usage_recent
 from .serializers import (
     ChatCompletionsInput,
@@ -125,7 +126,7 @@ class ChatCompletionsApi(OpenAICompatibleView):
         # The provider's body is returned verbatim: nothing is lost or re-serialised.
         response = HttpResponse(completion.body, content_type="application/json")
         response["X-T4-Request-Id"] = completion.usage.request_id
-        response["X-T4-Cost"] = str(completion.usage.cost)
+        response["X-T4-Cost"] = money_text(completion.usage.cost)
         return response
 
 

@@ -25,6 +25,11 @@ from .services import Reservation, budget_reserve, llm_call_settle
 logger = logging.getLogger(__name__)
 
 NO_USAGE_NOTE = "upstream reported no usage; charged the reserved worst case"
+# The most tokens one call may ask for (HTTP and Python API alike); it also bounds every
+# worst-case estimate the budget columns must hold.
+MAX_TOKENS_CAP = 1_000_000
+# Token counts the ledger's integer columns hold; an upstream reporting more is not believed.
+MAX_REPORTED_TOKENS = 2**31 - 1
 
 
 def default_max_tokens() -> int:
@@ -96,8 +101,10 @@ def _usage_numbers(usage: Any) -> tuple[int, int] | None:
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
     if not (isinstance(prompt, int) and isinstance(completion, int)):
         return None
-    if prompt < 0 or completion < 0:
+    if isinstance(prompt, bool) or isinstance(completion, bool):
         return None
+    if not (0 <= prompt <= MAX_REPORTED_TOKENS and 0 <= completion <= MAX_REPORTED_TOKENS):
+        return None  # settled at the reserved worst case, like missing usage
     return prompt, completion
 
 

@@ -46,7 +46,7 @@ def call_openai_chat(
     from t4site.errors import DomainError, ServiceUnavailable
 
     from .errors import BudgetExceeded, UpstreamError, UpstreamTimeout
-    from .gate import ChatParams, chat_complete
+    from .gate import MAX_TOKENS_CAP, ChatParams, chat_complete
 
     if not agent_api_key:
         raise PermissionError("agent_api_key is required (the agent's T4 API key).")
@@ -72,8 +72,12 @@ def call_openai_chat(
         messages = [{"role": "user", "content": prompt}]
     elif prompt is not None:
         messages = [*messages, {"role": "user", "content": prompt}]
-    if not isinstance(max_completion_tokens, int) or max_completion_tokens < 1:
-        raise ValueError("max_completion_tokens must be a positive integer.")
+    if (
+        not isinstance(max_completion_tokens, int)
+        or isinstance(max_completion_tokens, bool)
+        or not 1 <= max_completion_tokens <= MAX_TOKENS_CAP
+    ):
+        raise ValueError(f"max_completion_tokens must be an integer from 1 to {MAX_TOKENS_CAP:,}.")
 
     params = ChatParams(model=model, messages=messages, max_tokens=max_completion_tokens)
     try:

@@ -8,10 +8,9 @@ from rest_framework import serializers
 
 from t4site.serializers import StrictInputSerializer
 
-from .gate import ChatParams, default_max_tokens
+from .gate import MAX_TOKENS_CAP, ChatParams, default_max_tokens
 from .models import LLMUsage
 
-MAX_TOKENS_CAP = 1_000_000
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 

@@ -53,8 +53,12 @@ def _budget_statements(vendor: str) -> tuple[str, str]:
         f"WHERE {key_day} AND ROUND({spent} + {reserved} + %s, {COST_PLACES}) <= "
         f"(SELECT {q('daily_limit')} FROM {keys} WHERE {q('id')} = %s)"
     )
+    # Never below zero: if the day was closed while the call was in flight, the closing
+    # already released this reservation (see llmgate.daily).
+    greatest = "MAX" if vendor == "sqlite" else "GREATEST"
     settle = (
-        f"UPDATE {budget} SET {reserved} = ROUND({reserved} - %s, {COST_PLACES}), "  # noqa: S608
+        f"UPDATE {budget} SET "  # noqa: S608
+        f"{reserved} = {greatest}(ROUND({reserved} - %s, {COST_PLACES}), 0), "
         f"{spent} = ROUND({spent} + %s, {COST_PLACES}) WHERE {key_day}"
     )
     return reserve, settle

@@ -6,6 +6,7 @@ gate's added latency is mostly what a new TLS/TCP handshake would cost).
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -77,7 +78,24 @@ def _split(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return body, extra
 
 
+# What OpenAI-style keys look like, masked or not ("sk-proj-****WXYZ"): a provider's error
+# text may quote the key it was given, and that text reaches the client and the ledger.
+_KEY_LIKE = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_*.\-]{4,}")
+
+
+def redact_keys(text: str) -> str:
+    """``text`` without the configured OpenAI key or anything shaped like an API key."""
+    api_key = getattr(settings, "OPENAI_API_KEY", "")
+    if api_key and len(api_key) >= 8:
+        text = text.replace(api_key, "[redacted]")
+    return _KEY_LIKE.sub("[redacted key]", text)
+
+
 def describe_error(exc: BaseException) -> str:
+    return redact_keys(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, openai.APIStatusError):
         message = exc.body.get("message") if isinstance(exc.body, dict) else None
         return f"upstream HTTP {exc.status_code}: {message or exc.message}"

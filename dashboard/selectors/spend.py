@@ -14,13 +14,14 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    FloatField,
     Max,
     Q,
     QuerySet,
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 
 from llmgate.models import ZERO, KeyDailyBudget, LLMUsage, UsageStatus
 
@@ -192,7 +193,12 @@ def keys_near_limit(*, filters: Filters, limit: int = 10) -> list[dict[str, Any]
     rows = (
         qs.annotate(used=used)
         .annotate(
-            share=ExpressionWrapper(F("used") / F("api_key__daily_limit"), output_field=_money())
+            # Ordering only, as a float: SQLite keeps whole-dollar amounts as integers, and
+            # 5 / 10 would be integer division there (0).
+            share=ExpressionWrapper(
+                Cast("used", FloatField()) / Cast("api_key__daily_limit", FloatField()),
+                output_field=FloatField(),
+            )
         )
         .order_by("-share", "api_key_id")
         .values(

@@ -247,6 +247,20 @@ def test_llm_page_figures(staff_client: Client, spend_seed: dict[str, Any]) -> N
     assert "<svg" in html
 
 
+def test_near_limit_orders_whole_dollar_amounts_by_share(make_key: Callable[..., Any]) -> None:
+    # SQLite keeps 5.00 and 10.00 as integers; the share must still be 0.5, not 5 // 10 = 0.
+    from dashboard.selectors.common import Filters
+    from dashboard.selectors.spend import keys_near_limit
+
+    today = utc_today()
+    a = make_key("agent-half", daily_limit=Decimal("10"))
+    b = make_key("agent-little", daily_limit=Decimal("100"))
+    KeyDailyBudget.objects.create(api_key=a.api_key, day=today, spent=Decimal("5"))
+    KeyDailyBudget.objects.create(api_key=b.api_key, day=today, spent=Decimal("0.5"))
+    rows = keys_near_limit(filters=Filters(start=today, end=today))
+    assert [r["key_id"] for r in rows] == [a.api_key.pk, b.api_key.pk]
+
+
 def test_llm_owner_filter_and_csv(staff_client: Client, spend_seed: dict[str, Any]) -> None:
     response = staff_client.get("/dashboard/llm/", {"owner": "@beta"})
     assert response.context["total_cost"] == Decimal("0.25")
