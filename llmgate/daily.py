@@ -3,7 +3,9 @@
 Budgets are already per UTC day (``KeyDailyBudget``), so a new day starts clean even if this
 job never runs; closing a day is bookkeeping. It is idempotent — the day's rows are
 recomputed from the ledger and upserted — and it catches up every day missed since the last
-close, so a late or repeated run changes nothing more.
+close, so a late or repeated run changes nothing more. A call still in flight at midnight
+settles after its day was closed: its reservation was already released (settling never takes
+a reservation below zero) and its ledger row makes the next run close that day again.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 
 from audit.actor import SCHEDULER, Actor
@@ -34,17 +36,37 @@ class CloseDayResult:
 
 
 def _days_to_close(today: date) -> list[date]:
-    """Every day before today from the day after the last closed one (or the first usage)."""
+    """Every day before today from the day after the last closed one (or the first usage),
+    and every earlier day whose roll-up no longer matches its ledger or that still holds a
+    reservation."""
+    lower = today - timedelta(days=MAX_CATCH_UP_DAYS)
+    days: set[date] = set()
     last_closed = DailySpend.objects.aggregate(day=Max("day"))["day"]
     if last_closed is not None:
         start = last_closed + timedelta(days=1)
     else:
-        first = LLMUsage.objects.aggregate(day=Min("day"))["day"]
-        if first is None:
-            return []
-        start = first
-    start = max(start, today - timedelta(days=MAX_CATCH_UP_DAYS))
-    return [start + timedelta(days=n) for n in range((today - start).days)]
+        start = LLMUsage.objects.aggregate(day=Min("day"))["day"] or today
+    start = max(start, lower)
+    days.update(start + timedelta(days=n) for n in range((today - start).days))
+    # A day left unclosed before the last closed one (days closed by hand out of order), or
+    # a call that settled after its day was closed (it started before midnight): the count
+    # of ledger rows then differs from the roll-up's, whatever the clocks of the hosts say.
+    window = {"day__gte": lower, "day__lt": today}
+    ledger = LLMUsage.objects.filter(**window).values_list("day").annotate(n=Count("id"))
+    rolled = dict(
+        DailySpend.objects.filter(**window)
+        .values_list("day")
+        .annotate(n=Sum(F("calls") + F("refusals")))
+        .order_by()
+    )
+    days.update(day for day, n in ledger.order_by() if rolled.get(day) != n)
+    days.update(
+        KeyDailyBudget.objects.filter(**window)
+        .exclude(reserved=ZERO)
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    return sorted(days)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from auditlog.models import LogEntry
 from django.core.management import CommandError, call_command
+from django.db.models import Sum
 
 from llmgate.daily import llm_close_day
 from llmgate.models import DailySpend, KeyDailyBudget, LLMUsage
@@ -122,3 +123,40 @@ def test_an_agent_rename_mid_day_does_not_split_the_row(keys):
         assert llm_close_day(day=D1).rows == 1
     row = DailySpend.objects.get(day=D1)
     assert row.calls == 2 and row.cost == Decimal("0.51")
+
+
+def test_a_call_straddling_midnight_is_rolled_up_by_the_next_run(keys):
+    from llmgate.models import UsageStatus
+    from llmgate.pricing import Price
+    from llmgate.services import budget_reserve, llm_call_settle
+
+    a, _ = keys
+    price = Price("gpt-4o", Decimal("0.03"), Decimal("0.06"))
+    with time_machine.travel("2026-03-01 23:59:58+00:00", tick=False):
+        usage(a, D1)
+        reservation = budget_reserve(
+            api_key=a, day=D1, price=price, prompt_bound=1000, completion_bound=500
+        )
+    with time_machine.travel("2026-03-02 00:00:01+00:00", tick=False):
+        assert llm_close_day().days == [D1]  # releases the reservation still in flight
+    with time_machine.travel("2026-03-02 00:00:20+00:00", tick=False):
+        llm_call_settle(reservation=reservation, status=UsageStatus.OK, cost=Decimal("0.05"))
+    budget = KeyDailyBudget.objects.get(api_key=a, day=D1)
+    assert (budget.reserved, budget.spent) == (Decimal("0"), Decimal("0.05"))  # not negative
+    with time_machine.travel("2026-03-03 00:00:01+00:00", tick=False):
+        assert llm_close_day().days == [D1, D2]  # D1 again: its ledger grew after closing
+    rolled = DailySpend.objects.filter(day=D1).aggregate(cost=Sum("cost"), calls=Sum("calls"))
+    ledger = LLMUsage.objects.filter(day=D1).aggregate(cost=Sum("cost"))
+    assert rolled == {"cost": ledger["cost"], "calls": 2}
+    with time_machine.travel("2026-03-03 09:00:00+00:00", tick=False):
+        assert D1 not in llm_close_day().days  # settled: nothing more to roll up
+
+
+def test_a_day_closed_by_hand_out_of_order_leaves_no_gap(keys):
+    a, _ = keys
+    usage(a, D1)
+    usage(a, D2)
+    with time_machine.travel("2026-03-03 08:00:00+00:00", tick=False):
+        llm_close_day(day=D2)  # D1 is still open
+        assert llm_close_day().days == [D1]
+    assert spend(D1)[("agent-a", "gpt-4o-mini")][0] == 1
