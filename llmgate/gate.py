@@ -17,6 +17,7 @@ from django.conf import settings
 from apikeys.models import APIKey
 
 from . import upstream
+from .errors import UpstreamError
 from .models import LLMUsage, UsageStatus
 from .pricing import check_text_only, cost_of, prompt_token_bound
 from .selectors import price_get, utc_today
@@ -146,6 +147,16 @@ def chat_complete(*, api_key: APIKey, params: ChatParams) -> Completion:
     reservation = reserve(api_key=api_key, params=params)
     try:
         body, data = upstream.create_raw(params.upstream_params())
+    except upstream.UnreadableAnswer as exc:
+        # Answered, so probably billed, but with no usage to read: the worst case, as for a
+        # cut stream.
+        llm_call_settle(
+            reservation=reservation,
+            status=UsageStatus.ERROR,
+            cost=reservation.estimate,
+            error=f"{exc}; charged the reserved worst case",
+        )
+        raise UpstreamError(f"The LLM provider failed: {exc}.") from None
     except BaseException as exc:
         _release_and_raise(reservation, exc)
     upstream_id = str(data.get("id") or "") if isinstance(data, dict) else ""

@@ -59,7 +59,19 @@ def create_raw(params: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
     timeouts and error mapping but skips building typed models we would not use.
     """
     response = get_client().post("/chat/completions", body=params, cast_to=httpx2.Response)
-    return response.content, response.json()
+    try:
+        return response.content, response.json()
+    except ValueError as exc:
+        # A success status with a body that is not JSON: the provider may well have billed.
+        raise UnreadableAnswer(response.status_code) from exc
+
+
+class UnreadableAnswer(Exception):
+    """The provider answered a success status with a body that is not JSON."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"upstream HTTP {status} with a body that is not JSON")
+        self.status = status
 
 
 def open_stream(params: dict[str, Any]) -> tuple[Any, Any]:

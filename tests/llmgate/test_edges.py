@@ -101,3 +101,37 @@ def test_settling_after_the_reservation_was_released_never_goes_negative(
     llm_call_settle(reservation=reservation, status=UsageStatus.OK, cost=Decimal("0.001"))
     row = budget_row(llm_key.api_key.pk)
     assert (row.reserved, row.spent) == (Decimal(0), Decimal("0.001"))
+
+
+class _HtmlResponse:
+    status_code = 200
+    content = b"<html>gateway page</html>"
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class _HtmlClient:
+    def post(self, *args: Any, **kwargs: Any) -> _HtmlResponse:
+        return _HtmlResponse()
+
+
+def test_a_success_status_without_json_is_charged_the_worst_case(
+    fake_openai: Any, llm_key: IssuedKey, client_for: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(upstream, "get_client", lambda: _HtmlClient())
+    response = client_for(llm_key).post(
+        "/llm/chat",
+        data=json.dumps({"prompt": "hi", "model": "gpt-4o"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 502
+    assert "not JSON" in response.json()["detail"]
+    row = last_usage(llm_key.api_key.pk)
+    assert row.status == UsageStatus.ERROR
+    assert row.cost == row.estimated_cost > 0
+    assert "charged the reserved worst case" in row.error
+    assert_no_reservation(llm_key.api_key.pk)
+    assert budget_row(llm_key.api_key.pk).spent == row.cost
+    with pytest.raises(RuntimeError, match="not JSON"):
+        llmgate.call_openai_chat("hi", "gpt-4o", agent_api_key=llm_key.secret)
