@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from auditlog.context import set_actor, set_extra_data
+from auditlog.context import auditlog_value, set_actor, set_extra_data
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -43,17 +43,27 @@ class Actor:
 
     @contextlib.contextmanager
     def audit_context(self) -> Iterator[None]:
-        if self.user is not None:
-            with set_actor(self.user, remote_addr=self.remote_addr):
+        # django-auditlog never resets its context variable when a context ends
+        # (jazzband/django-auditlog#846). Inside another context (AuditlogMiddleware's, on
+        # every request) the outer one would then disconnect our receiver a second time on
+        # exit and leave its own connected for good: one more receiver per write request.
+        # Putting the outer value back makes each context disconnect its own receiver.
+        outer = auditlog_value.get(None)
+        try:
+            if self.user is not None:
+                with set_actor(self.user, remote_addr=self.remote_addr):
+                    yield
+                return
+            data = {
+                "actor_email": self.label[:254],
+                "additional_data": {"actor": self.label},
+                "remote_addr": self.remote_addr,
+            }
+            with set_extra_data(context_data=data):
                 yield
-            return
-        data = {
-            "actor_email": self.label[:254],
-            "additional_data": {"actor": self.label},
-            "remote_addr": self.remote_addr,
-        }
-        with set_extra_data(context_data=data):
-            yield
+        finally:
+            if outer is not None:
+                auditlog_value.set(outer)
 
     def __str__(self) -> str:
         return self.label

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import auditlog.middleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -24,25 +25,82 @@ from .routes import route_of
 logger = logging.getLogger(__name__)
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _address(text: str) -> Address | None:
+    """An address as proxies write it: bare, ``1.2.3.4:port`` or ``[v6]:port``; IPv4-mapped
+    IPv6 as plain IPv4. None for anything else (``unknown``, obfuscated names)."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(
+    proxies: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """T4_TRUSTED_PROXIES as networks: addresses or networks ("10.0.0.0/8")."""
+    networks = []
+    for proxy in proxies:
+        try:
+            networks.append(ipaddress.ip_network(proxy.strip(), strict=False))
+        except ValueError:
+            logger.warning("T4_TRUSTED_PROXIES: %r is not an address or network; ignored", proxy)
+    return tuple(networks)
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The peer address, or the X-Forwarded-For client when the peer is a trusted proxy.
 
     Walks X-Forwarded-For from the right and stops at the first address that is not a trusted
-    proxy, so a client cannot forge its address by sending its own header.
+    proxy, so a client cannot forge its address by sending its own header. A hop that is not
+    an address ends the walk at the last address that was.
     """
-    remote = request.META.get("REMOTE_ADDR") or None
-    trusted = set(settings.T4_TRUSTED_PROXIES)
+    remote = _address(request.META.get("REMOTE_ADDR") or "")
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if remote in trusted and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        for hop in reversed(hops):
-            if hop not in trusted:
-                remote = hop
+    if remote is None or not forwarded:
+        return str(remote) if remote else None
+    networks = _networks(tuple(settings.T4_TRUSTED_PROXIES))
+
+    def trusted(address: Address) -> bool:
+        return any(address in network for network in networks)
+
+    result = remote
+    if trusted(remote):
+        for hop in reversed(forwarded.split(",")):
+            address = _address(hop)
+            if address is None:
                 break
-    try:
-        return str(ipaddress.ip_address(remote)) if remote else None
-    except ValueError:
-        return None
+            result = address
+            if not trusted(address):
+                break
+    return str(result)
+
+
+class AuditlogMiddleware(auditlog.middleware.AuditlogMiddleware):
+    """django-auditlog's middleware, with the client address the request log records.
+
+    The original takes the leftmost X-Forwarded-For value whoever sent it, so a client could
+    write any address into the model-change trail; this one trusts only T4_TRUSTED_PROXIES.
+    """
+
+    @staticmethod
+    def _get_remote_addr(request: HttpRequest) -> str | None:
+        return None if settings.AUDITLOG_DISABLE_REMOTE_ADDR else client_ip(request)
+
+    @staticmethod
+    def _get_remote_port(request: HttpRequest) -> int | None:
+        return None  # X-Forwarded-Port is as forgeable as X-Forwarded-For
 
 
 def _content_length(request: HttpRequest) -> int:
@@ -52,13 +110,19 @@ def _content_length(request: HttpRequest) -> int:
         return 0
 
 
+def _is_json(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, in any case, parameters aside."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 def _capture_body(request: HttpRequest) -> str:
     """The redacted JSON body, capped at T4_AUDIT_BODY_MAX_BYTES; never raises."""
     length = _content_length(request)
     if length <= 0:
         return ""
     content_type = request.META.get("CONTENT_TYPE", "")
-    if "json" not in content_type:
+    if not _is_json(content_type):
         return f"<{length} bytes of {content_type or 'unknown type'} not recorded>"
     try:
         raw = request.body
@@ -67,7 +131,8 @@ def _capture_body(request: HttpRequest) -> str:
     try:
         text = json.dumps(redact_data(json.loads(raw)), ensure_ascii=False, default=str)
     except (ValueError, UnicodeDecodeError):
-        text = redact_text(raw.decode("utf-8", errors="replace"))
+        # Its secrets cannot be found field by field, so none of it is kept.
+        return f"<{length} bytes of malformed JSON not recorded>"
     cap = settings.T4_AUDIT_BODY_MAX_BYTES
     encoded = text.encode("utf-8")
     if len(encoded) > cap:
@@ -104,6 +169,12 @@ class RequestLogMiddleware:
                 ),
                 status=413,
             )
+        elif "\x00" in request.path:
+            # No route takes a NUL, and PostgreSQL could not even compare one: refuse it
+            # here rather than as a database error deep in a view.
+            response = JsonResponse(
+                error_body("bad_request", "The path contains a NUL character."), status=400
+            )
         else:
             body = _capture_body(request)
         try:
@@ -119,6 +190,11 @@ class RequestLogMiddleware:
             functools.partial(_write, request, response, body, started, (finished, duration_ms))
         )
         return response
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; a request carrying one must still leave its row.
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 def _write(
@@ -137,17 +213,17 @@ def _write(
         insert_row(
             RequestLog(
                 time=finished,
-                method=request.method or "",
-                path=redact_text(request.path)[:2048],
-                route=route_of(request),
-                query=redact_query_string(request.META.get("QUERY_STRING", "")),
+                method=_storable(request.method or "")[:10],
+                path=_storable(redact_text(request.path))[:2048],
+                route=_storable(route_of(request)),
+                query=_storable(redact_query_string(request.META.get("QUERY_STRING", ""))),
                 status=response.status_code if response is not None else 500,
                 client_ip=client_ip(request),
                 key_prefix=getattr(request, "t4_key_prefix", "")[:32],
-                agent_id=getattr(request, "t4_agent_id", "")[:128],
+                agent_id=_storable(getattr(request, "t4_agent_id", ""))[:128],
                 duration_ms=duration_ms,
-                body=body,
-                user_agent=redact_text(request.META.get("HTTP_USER_AGENT", ""))[:256],
+                body=_storable(body),
+                user_agent=_storable(redact_text(request.META.get("HTTP_USER_AGENT", "")))[:256],
             )
         )
     except Exception:

@@ -17,9 +17,12 @@ from django.views.debug import SafeExceptionReporterFilter
 
 REDACTED = "[REDACTED]"
 # The public prefix is kept so that a redacted key can still be traced to its record.
-_KEY_PATTERN = re.compile(r"\b(t4_[a-z0-9]{8})_[A-Za-z0-9_\-]{8,}")
+# Not \b: a key glued to a word ("note_t4_…") must be found as well.
+_KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9])(t4_[a-z0-9]{8})_[A-Za-z0-9_\-]{8,}")
 _SENSITIVE_NAME = re.compile(
-    r"(key|token|secret|password|passwd|authorization|cookie|credential|signature)", re.I
+    r"(key|token|secret|passw|pwd|passphrase|^pass$|(?:^|_)auth(?:$|_)|cookie|credential"
+    r"|signature)",
+    re.I,
 )
 
 
@@ -59,7 +62,8 @@ def redact_data(value: Any) -> Any:
 def redact_query_string(query: str) -> str:
     if not query:
         return ""
-    pairs = parse_qsl(query, keep_blank_values=True)
+    # ";" separates pairs too for some servers and frameworks: treat it like "&".
+    pairs = parse_qsl(query.replace(";", "&"), keep_blank_values=True)
     cleaned = [(k, REDACTED if is_sensitive_name(k) else redact_text(v)) for k, v in pairs]
     return redact_text(urlencode(cleaned, safe="/:,"))
 
