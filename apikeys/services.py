@@ -19,6 +19,7 @@ from .models import ALL_SCOPES, APIKey
 
 MAX_EXPIRY_DAYS = 3650
 MAX_DAILY_LIMIT = Decimal("1000000")
+MAX_RATE_PER_MINUTE = 100_000
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,12 @@ class IssuedKey:
 
 
 def _validate(
-    *, agent_id: str, scopes: list[str], expires_in_days: int | None, daily_limit: Decimal
+    *,
+    agent_id: str,
+    scopes: list[str],
+    expires_in_days: int | None,
+    daily_limit: Decimal,
+    rate_per_minute: int = 120,
 ) -> None:
     if not agent_id.strip():
         raise DomainError("agent_id must not be empty.", code="invalid_agent_id")
@@ -44,6 +50,12 @@ def _validate(
     if not Decimal("0") <= daily_limit <= MAX_DAILY_LIMIT:
         raise DomainError(
             f"daily_limit must be between 0 and {MAX_DAILY_LIMIT}.", code="invalid_daily_limit"
+        )
+    # Checked here, not only by the API: a command line or a script calls the service too.
+    if isinstance(rate_per_minute, bool) or not 1 <= rate_per_minute <= MAX_RATE_PER_MINUTE:
+        raise DomainError(
+            f"rate_per_minute must be between 1 and {MAX_RATE_PER_MINUTE:,}.",
+            code="invalid_rate",
         )
 
 
@@ -60,7 +72,11 @@ def apikey_create(
 ) -> IssuedKey:
     scopes = list(dict.fromkeys(scopes if scopes is not None else ALL_SCOPES))
     _validate(
-        agent_id=agent_id, scopes=scopes, expires_in_days=expires_in_days, daily_limit=daily_limit
+        agent_id=agent_id,
+        scopes=scopes,
+        expires_in_days=expires_in_days,
+        daily_limit=daily_limit,
+        rate_per_minute=rate_per_minute,
     )
     now = timezone.now()
     expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None

@@ -26,6 +26,13 @@ _SENSITIVE_NAME = re.compile(
 )
 
 
+# The revoke route takes "a key or a prefix" (SPEC). Anything longer than a prefix reference
+# ("t4_ab12cd34") there may be a whole key of a format the key pattern cannot recognise
+# (keys imported from the legacy registry), so the path never keeps it: not in the request
+# log, not in Django's "Not Found: …" log line.
+_REVOKE_REFERENCE = re.compile(r"(/admin/api_keys/)([^/?#\s]{17,})")
+
+
 def is_sensitive_name(name: str) -> bool:
     return bool(_SENSITIVE_NAME.search(name))
 
@@ -39,6 +46,10 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = _KEY_PATTERN.sub(lambda m: f"{m.group(1)}_{REDACTED}", text)
+    if "/admin/api_keys/" in text:
+        text = _REVOKE_REFERENCE.sub(
+            lambda m: m.group(0) if REDACTED in m.group(2) else m.group(1) + REDACTED, text
+        )
     token = getattr(settings, "T4_ADMIN_TOKEN", "")
     if token and len(token) >= 4 and token in text:
         text = text.replace(token, REDACTED)

@@ -71,6 +71,9 @@ def test_create_is_audited_without_the_hash():
         ({"daily_limit": Decimal("-1")}, "invalid_daily_limit"),
         ({"expires_in_days": 0}, "invalid_expiry"),
         ({"agent_id": "  "}, "invalid_agent_id"),
+        ({"rate_per_minute": 0}, "invalid_rate"),
+        ({"rate_per_minute": -1}, "invalid_rate"),
+        ({"rate_per_minute": 100_001}, "invalid_rate"),
     ],
 )
 def test_create_validates(kwargs, code):

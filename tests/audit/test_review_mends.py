@@ -118,3 +118,19 @@ def test_more_credential_names_and_glued_keys_are_redacted(issued_key) -> None:
     assert issued_key.secret not in cleaned["note"]
     assert "q3" not in redact_query_string("a=1;admin_token=q3")
     assert issued_key.secret not in redact_text(f"id:{issued_key.secret}")
+
+
+def test_a_legacy_key_in_the_revoke_path_is_never_logged(admin_client_api, caplog) -> None:
+    from apikeys.services import apikey_import_legacy
+    from audit.actor import COMMAND_LINE
+
+    legacy = "sk-legacy-A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
+    apikey_import_legacy(secret=legacy, agent_id="old-agent", actor=COMMAND_LINE)
+    assert admin_client_api.delete(f"/admin/api_keys/{legacy}").status_code == 200
+    unknown = "sk-legacy-Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2H1g0"
+    assert admin_client_api.delete(f"/admin/api_keys/{unknown}").status_code == 404
+    paths = list(RequestLog.objects.order_by("id").values_list("path", flat=True))
+    assert paths == ["/admin/api_keys/[REDACTED]"] * 2
+    assert legacy not in caplog.text and unknown not in caplog.text
+    # A prefix reference stays readable.
+    assert redact_text("/admin/api_keys/t4_ab12cd34") == "/admin/api_keys/t4_ab12cd34"
