@@ -19,7 +19,7 @@ from .models import ALL_SCOPES, APIKey
 
 MAX_EXPIRY_DAYS = 3650
 MAX_DAILY_LIMIT = Decimal("1000000")
-MAX_RATE_PER_MINUTE = 100_000
+MAX_RATE_PER_MINUTE = 2**31 - 1  # what the column holds; the API allows up to 100,000
 
 
 @dataclass(frozen=True)

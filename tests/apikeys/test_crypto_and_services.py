@@ -73,7 +73,7 @@ def test_create_is_audited_without_the_hash():
         ({"agent_id": "  "}, "invalid_agent_id"),
         ({"rate_per_minute": 0}, "invalid_rate"),
         ({"rate_per_minute": -1}, "invalid_rate"),
-        ({"rate_per_minute": 100_001}, "invalid_rate"),
+        ({"rate_per_minute": 2**31}, "invalid_rate"),
     ],
 )
 def test_create_validates(kwargs, code):
