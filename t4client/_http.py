@@ -51,6 +51,28 @@ def build_url(path: str, params: dict[str, Any] | None = None) -> str:
     return url
 
 
+_OPENER: Any = None
+
+
+def _opener() -> Any:
+    """urllib's opener, except that a redirect to another origin is not followed: urllib
+    would send it the request's headers, the API key among them."""
+    global _OPENER
+    if _OPENER is None:
+        import urllib.parse
+        import urllib.request
+
+        class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+                old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+                if (old.scheme, old.netloc) != (new.scheme, new.netloc):
+                    return None  # urllib then raises the 3xx as an HTTPError
+                return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+        _OPENER = urllib.request.build_opener(SameOriginRedirects)
+    return _OPENER
+
+
 def _error_fields(raw: bytes) -> tuple[str, str]:
     import json
 
@@ -79,6 +101,7 @@ def request_json(
     """
     # Imported here: the validator without a registry never pays for urllib.request (nor
     # for json: see t4client.jsonfast).
+    import http.client
     import json
     import urllib.error
     import urllib.request
@@ -92,10 +115,16 @@ def request_json(
         data = json.dumps(body, default=str).encode("utf-8")
         headers["Content-Type"] = "application/json"
     if key:
+        if not key.isascii() or not key.isprintable() or key != key.strip():
+            # Never echo it: the header would be refused with the key in the message.
+            raise T4ConfigError(
+                "the T4 API key holds whitespace or characters a header cannot carry "
+                "(check T4_API_KEY for a stray newline)"
+            )
         headers["X-T4-API-KEY"] = key
     req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 (scheme checked above)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (scheme checked above)
+        with _opener().open(req, timeout=timeout) as resp:
             status = resp.status
             raw = resp.read()
     except urllib.error.HTTPError as exc:
@@ -110,6 +139,15 @@ def request_json(
         reason = getattr(exc, "reason", exc)
         raise T4APIUnavailable(
             f"T4 API unreachable at {api_base()} ({method} {url}): {reason}", url=url
+        ) from exc
+    except http.client.InvalidURL as exc:
+        raise T4ConfigError(f"T4_INTENT_API is not a usable URL: {api_base()!r}") from exc
+    except (http.client.HTTPException, ValueError) as exc:
+        # Not HTTP at all, or a response cut short: the API cannot be trusted this time.
+        raise T4APIUnavailable(
+            f"T4 API at {api_base()} answered {method} {url} with a broken response: "
+            f"{type(exc).__name__}",
+            url=url,
         ) from exc
     if not raw.strip():
         return status, None

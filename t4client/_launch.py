@@ -33,7 +33,10 @@ DEFAULT_CODES = (
 # ruff reports (``--no-fix``: nothing is ever rewritten). Whatever the concise reader is not
 # sure of makes the validator ask again for JSON Lines (``output="json-lines"``), which
 # carries the same fields as ``--output-format json``; see t4client.ruffrun.
-_LINT_FLAGS = ("check", "--no-fix", "--unfixable", "ALL", "--exit-zero")
+# t4client's own state lives under .t4/ (migrate keeps its backups there, under .t4/runs/):
+# never lint, list or migrate it. --extend-exclude adds to the repository's own excludes.
+STATE_EXCLUDE = ("--extend-exclude", ".t4")
+_LINT_FLAGS = ("check", "--no-fix", "--unfixable", "ALL", "--exit-zero", *STATE_EXCLUDE)
 _OUTPUT_FLAGS = {
     "concise": ("--output-format", "concise", "--quiet"),
     "json-lines": ("--output-format", "json-lines"),
@@ -75,7 +78,7 @@ def ruff_env(*, listing: bool = False) -> dict[str, str]:
 
 def listing_args(codes: tuple[str, ...] | list[str]) -> list[str]:
     """Discovery only (no linting): the exact file list ruff lints, for stale annotations."""
-    args = ["check", "--show-files"]
+    args = ["check", "--show-files", *STATE_EXCLUDE]
     if codes:
         args += ["--select", ",".join(codes)]
     return args

@@ -146,8 +146,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from t4client import migrate, migrate_runs
 
     root = Path(args.root).resolve() if args.root else None
+    if args.report and not os.access(Path(args.report).resolve().parent, os.W_OK):
+        # Found now, not after the files were rewritten.
+        problem = migrate_runs.MigrationError(
+            f"cannot write the report to {args.report}", code="bad_report_path"
+        )
+        return _emit_error(args, problem)
     try:
-        if args.revert:
+        if args.revert is not None:  # an empty id is an error, not a dry run
             result = migrate_runs.revert_run(args.revert, root=root, force=args.force)
             if args.json_output:
                 print(_dump(result))
@@ -167,6 +173,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         report = plan.report("apply" if args.apply else "dry-run", run_id)
     except _http.T4Error as exc:
         return _emit_error(args, exc)
+    except OSError as exc:  # a file or folder that cannot be read or written
+        return _emit_error(args, migrate_runs.MigrationError(str(exc), code="io_error"))
     if args.report:
         Path(args.report).write_text(_dump(report) + "\n", encoding="utf-8")
     if args.json_output:

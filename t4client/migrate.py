@@ -171,6 +171,11 @@ def _new_id(rel: str, line: int, code: str, old: str) -> str:
     return f"T4-{digest}"
 
 
+def _shown(filename: str, root: Path) -> str:
+    path = Path(filename)
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else filename
+
+
 def plan_migration(paths: list[str], *, root: Path | None = None) -> Plan:
     root = (root or find_root()).resolve()
     targets = [str(p) for p in resolve_paths(paths or ["."], root)]
@@ -186,6 +191,13 @@ def plan_migration(paths: list[str], *, root: Path | None = None) -> Plan:
             plan.unchanged_files.append({"file": filename, "reason": f"unreadable: {exc}"})
             continue
         if any(tag in data for tag in LEGACY_BYTES):
+            if Path(filename).is_symlink():
+                # Rewriting would replace the link by a file; the file it points to is
+                # migrated under its own name when the run includes it.
+                plan.unchanged_files.append(
+                    {"file": _shown(filename, root), "reason": "a symbolic link (not followed)"}
+                )
+                continue
             candidates[filename] = data
             wanted.update(_legacy_codes(data.decode("utf-8", "replace")))
     if not candidates:

@@ -99,7 +99,7 @@ def apply_plan(plan: Plan, *, run_id: str | None = None) -> tuple[str, Path]:
 
 def revert_run(run_id: str, *, root: Path | None = None, force: bool = False) -> dict[str, Any]:
     root = (root or find_root()).resolve()
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", run_id):
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", run_id) or ".." in run_id:
         raise MigrationError(f"invalid run id {run_id!r}", code="bad_run_id")
     run_dir = root / ".t4" / "runs" / run_id
     try:
@@ -108,26 +108,24 @@ def revert_run(run_id: str, *, root: Path | None = None, force: bool = False) ->
         raise MigrationError(
             f"no readable manifest for run {run_id} under {run_dir}: {exc}", code="run_not_found"
         ) from exc
+    # Everything is checked before anything is written: a revert restores all of the run's
+    # files or none of them, and never writes outside the repository whatever the manifest
+    # says (it is a file anyone with write access to .t4/ could have edited).
+    plan = [_revert_entry(entry, root, run_dir) for entry in _manifest_files(manifest)]
     restored, already, conflicts = [], [], []
-    for entry in manifest["files"]:
-        target = root / entry["path"]
-        original = (run_dir / entry["backup"]).read_bytes()
-        if _sha(original) != entry["sha256_before"]:
-            raise MigrationError(f"backup of {entry['path']} is damaged", code="backup_damaged")
+    for rel, target, original, sha_after in plan:
         current = target.read_bytes() if target.exists() else None
         if current == original:
-            already.append(entry["path"])
+            already.append(rel)
             continue
-        if current is not None and _sha(current) != entry["sha256_after"] and not force:
+        if not force and (current is None or _sha(current) != sha_after):
+            why = "deleted" if current is None else "changed"
             conflicts.append(
-                {
-                    "file": entry["path"],
-                    "reason": "changed since the migration (use --force to overwrite)",
-                }
+                {"file": rel, "reason": f"{why} since the migration (use --force to overwrite)"}
             )
             continue
         atomic_write(target, original)
-        restored.append(entry["path"])
+        restored.append(rel)
     manifest["status"] = "reverted" if not conflicts else "partially_reverted"
     manifest["reverted_at"] = dt.datetime.now(dt.UTC).isoformat()
     atomic_write(run_dir / "manifest.json", json.dumps(manifest, indent=2).encode())
@@ -138,6 +136,40 @@ def revert_run(run_id: str, *, root: Path | None = None, force: bool = False) ->
         "already_original": already,
         "conflicts": conflicts,
     }
+
+
+def _manifest_files(manifest: Any) -> list[dict[str, Any]]:
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list) or not all(isinstance(e, dict) for e in files):
+        raise MigrationError("the run's manifest has no list of files", code="bad_manifest")
+    return files
+
+
+def _revert_entry(entry: dict[str, Any], root: Path, run_dir: Path) -> tuple[str, Path, bytes, str]:
+    """``(path, target, original bytes, sha256 after)`` of one manifest entry, checked."""
+    rel, backup = entry.get("path"), entry.get("backup")
+    before, after = entry.get("sha256_before"), entry.get("sha256_after")
+    if not all(isinstance(v, str) and v for v in (rel, backup, before, after)):
+        raise MigrationError(f"bad manifest entry {entry!r}", code="bad_manifest")
+    target = (root / rel).resolve()  # type: ignore[operator]
+    source = (run_dir / backup).resolve()  # type: ignore[operator]
+    if not target.is_relative_to(root) or target.is_relative_to(root / ".t4"):
+        raise MigrationError(
+            f"manifest names a file outside the repository: {rel}", code="bad_manifest"
+        )
+    if not source.is_relative_to(run_dir.resolve()):
+        raise MigrationError(
+            f"manifest names a backup outside its run: {backup}", code="bad_manifest"
+        )
+    try:
+        original = source.read_bytes()
+    except OSError as exc:
+        raise MigrationError(
+            f"backup of {rel} is unreadable: {exc}", code="backup_damaged"
+        ) from exc
+    if _sha(original) != before:
+        raise MigrationError(f"backup of {rel} is damaged", code="backup_damaged")
+    return rel, target, original, after  # type: ignore[return-value]
 
 
 __all__ = ["apply_plan", "revert_run"]

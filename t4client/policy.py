@@ -26,7 +26,7 @@ from t4client import _http
 from t4client._http import T4APIError, T4APIUnavailable, T4ConfigError, T4Error
 from t4client.annotations import split_codes
 from t4client.paths import find_root, resolve_paths
-from t4client.ruffrun import run_ruff
+from t4client.ruffrun import RuffError, run_ruff
 from t4client.validator import scan_file
 
 COVERING_STATUSES = frozenset({"planned", "committed", "accepted", "implemented"})
@@ -129,7 +129,15 @@ def pre_pr_check(
     targets = resolve_paths(list(files), root)
     codes = [c.strip().upper() for c in (critical_codes or []) if c.strip()]
     findings = run_ruff([str(t) for t in targets], codes=codes or None, cwd=root)
-    findings = [f for f in findings if f.code != "invalid-syntax" or not codes]
+    broken = next((f for f in findings if f.code == "invalid-syntax"), None)
+    if broken is not None:
+        # Ruff cannot check a file that does not parse, so its silence proves nothing, and no
+        # intent can cover "invalid-syntax": fail closed, whatever the critical codes.
+        raise RuffError(
+            f"{broken.file}:{broken.line}: the file does not parse, so ruff cannot check it "
+            f"({broken.message})",
+            code="syntax_error",
+        )
     now = dt.datetime.now(dt.UTC)
     by_file: dict[str, list[dict[str, Any]]] = {}
     scans: dict[str, Any] = {}
