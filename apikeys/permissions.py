@@ -13,10 +13,11 @@ from .authentication import AdminPrincipal
 from .models import APIKey
 
 
-def required_scope_for(view: object, method: str) -> str | None:
+def required_scope_for(view: object, method: str) -> str | tuple[str, ...] | None:
     per_method = getattr(view, "required_scopes", None)
     if per_method:
-        return per_method.get(method)
+        # HEAD runs the GET handler (its status and size tell what GET would): same scope.
+        return per_method.get("GET" if method == "HEAD" else method)
     return getattr(view, "required_scope", None)
 
 
@@ -26,9 +27,14 @@ class HasRequiredScope(BasePermission):
         if not isinstance(api_key, APIKey):
             return False  # DRF turns this into 401 with WWW-Authenticate
         scope = required_scope_for(view, request.method)
-        if scope and not api_key.has_scope(scope):
+        if not scope:
+            return True
+        # A tuple means any one of its scopes will do.
+        scopes = scope if isinstance(scope, tuple) else (scope,)
+        if not any(api_key.has_scope(s) for s in scopes):
+            named = " or ".join(f"'{s}'" for s in scopes)
             raise exceptions.PermissionDenied(
-                f"This API key lacks the '{scope}' scope.", code="missing_scope"
+                f"This API key lacks the {named} scope.", code="missing_scope"
             )
         return True
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -161,7 +162,7 @@ class IntentDetailApi(APIView):
 
 
 class MetricsSummaryApi(APIView):
-    required_scope = READ
+    required_scope = ("metrics:read", READ)
 
     @extend_schema(responses={200: MetricsSummaryOutput})
     def get(self, request: Request) -> Response:
@@ -177,6 +178,12 @@ class ReportCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
+        if data.validated_data["sync"] and not request.user.has_scope(WRITE):
+            # Syncing creates and moves intents: what POST /intents needs, sync needs too.
+            raise PermissionDenied(
+                f"sync=true changes intents: this API key lacks the '{WRITE}' scope.",
+                code="missing_scope",
+            )
         report, _ = report_create(
             api_key=request.user, actor=_key_actor(request), **data.validated_data
         )

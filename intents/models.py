@@ -12,7 +12,8 @@ from django.db.models.lookups import In
 from django.utils import timezone
 
 ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-CODE_RE = re.compile(r"^(?:[A-Z]{1,4}[0-9]{1,4}|UNKNOWN)$")
+# Ruff rule codes (prefixes up to ASYNC: ASYNC100, FURB101, …), or UNKNOWN.
+CODE_RE = re.compile(r"^(?:[A-Z]{1,6}[0-9]{1,4}|UNKNOWN)$")
 # Path segments of the list endpoints; an intent with one of these ids could never be read.
 RESERVED_IDS = frozenset({"stale", "by_file", "by_owner"})
 

@@ -9,23 +9,35 @@ and audited; one annotation that breaks a rule is skipped with its reason, never
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.dateparse import parse_datetime
 
 from apikeys.models import APIKey
 from audit.actor import Actor
 from t4site.errors import DomainError
+from t4site.redaction import contains_api_key, redact_data
 
 from .models import CODE_RE, ID_RE, Intent, IntentStatus, QualityReport
 from .services import intent_create, intent_transition, intent_update, transition_allowed
 
 # Annotation fields copied onto a new or existing intent (file/line come from the finding).
 SYNCED_FIELDS = ("owner", "ticket", "reason", "reason_category", "suggestion")
+_MAX_LINE = 2**31 - 1
+_TEXT_LIMIT = 10_000  # the API's limit for the free-text fields
+
+
+class _Unusable(Exception):
+    """An annotation this sync cannot store; its message is the reason reported."""
+
+
+def _limit(name: str) -> int:
+    return Intent._meta.get_field(name).max_length or _TEXT_LIMIT
 
 
 @dataclass
@@ -45,12 +57,25 @@ def _text(value: Any, limit: int) -> str:
 
 
 def _annotation_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The synced fields, or ``_Unusable`` when one cannot be stored as it is."""
     annotation = item.get("annotation") if isinstance(item.get("annotation"), dict) else {}
     values: dict[str, Any] = {}
     for name in SYNCED_FIELDS:
         if name in annotation and annotation[name] is not None:
-            values[name] = _text(annotation[name], 2000 if name != "owner" else 128)
+            value = str(annotation[name]).strip()
+            if len(value) > _limit(name):
+                raise _Unusable(f"{name} is longer than {_limit(name)} characters")
+            values[name] = value
     return values
+
+
+def _check_storable(item: Mapping[str, Any]) -> None:
+    """Refuse what no intent may hold: an API key (never stored in plain text) or a NUL."""
+    text = json.dumps(item.get("annotation"), default=str) + str(item.get("file"))
+    if contains_api_key(text):
+        raise _Unusable("the annotation holds an API key")
+    if "\\u0000" in text or "\x00" in text:
+        raise _Unusable("the annotation holds a NUL character")
 
 
 def _sync_annotation(
@@ -66,15 +91,29 @@ def _sync_annotation(
         result.skipped.append({"id": intent_id, "reason": "annotation has no valid id"})
         return
     file, line = item.get("file"), item.get("line")
-    if not isinstance(file, str) or not isinstance(line, int) or line < 1:
+    if (
+        not isinstance(file, str)
+        or not isinstance(line, int)
+        or isinstance(line, bool)
+        or not 1 <= line <= _MAX_LINE
+    ):
         result.skipped.append({"id": intent_id, "reason": "annotation has no file and line"})
+        return
+    file = file.strip()
+    if len(file) > _limit("file"):
+        result.skipped.append({"id": intent_id, "reason": "file path too long"})
         return
     code = _text(item.get("code"), 16) or "UNKNOWN"
     code = code if CODE_RE.match(code) else "UNKNOWN"
     wanted_status = _text(item.get("status"), 16)
     if wanted_status not in IntentStatus.values or wanted_status == IntentStatus.EXPIRED:
         wanted_status = ""
-    fields = _annotation_fields(item)
+    try:
+        _check_storable(item)
+        fields = _annotation_fields(item)
+    except _Unusable as exc:
+        result.skipped.append({"id": intent_id, "reason": str(exc)})
+        return
     existing = known.get(intent_id)
     try:
         if existing is None:
@@ -97,8 +136,12 @@ def _sync_annotation(
             if getattr(existing, name) != value
         }
         status = wanted_status if wanted_status and wanted_status != existing.status else None
+        if existing.status == IntentStatus.EXPIRED:
+            # The expiry job is ahead of the comment, which still says "accepted": a lapsed
+            # waiver is renewed deliberately (with a new expiry), never by a re-upload.
+            status = None
         if status and not transition_allowed(existing.status, status):
-            status = None  # the registry is ahead of the comment (e.g. expired); keep it
+            status = None  # the registry is ahead of the comment; keep it
         if not changes and status is None:
             result.unchanged += 1
             return
@@ -134,7 +177,44 @@ def _sync_stale(
 
 def _score(metrics: Mapping[str, Any]) -> float | None:
     score = metrics.get("annotation_quality_score")
-    return float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
+    if not isinstance(score, int | float) or isinstance(score, bool):
+        return None
+    try:
+        value = float(score)
+    except OverflowError:
+        return None
+    return value if 0.0 <= value <= 100.0 else None
+
+
+def _storable_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as stored: secrets redacted, NULs (which PostgreSQL JSON refuses) dropped."""
+    try:
+        return _without_nul(redact_data(dict(data)))  # type: ignore[no-any-return]
+    except RecursionError:
+        raise DomainError("The report's metrics are nested too deeply.") from None
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(str(k)): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _each(items: list[Mapping[str, Any]], sync_one: Any, result: SyncResult, **kwargs: Any) -> None:
+    """Sync ``items`` one by one. What the database refuses for one annotation (a value no
+    column holds) skips that annotation only: the services that write are atomic blocks, so
+    their savepoint is rolled back and the report's transaction goes on; the annotations
+    that change nothing cost no savepoint."""
+    for item in items:
+        try:
+            sync_one(item, result=result, **kwargs)
+        except (DatabaseError, ValueError, OverflowError) as exc:
+            reason = f"refused by the database ({type(exc).__name__})"
+            result.skipped.append({"id": _text(item.get("id"), 200), "reason": reason})
 
 
 @transaction.atomic
@@ -163,10 +243,12 @@ def report_create(
         # sees the first one's write.
         ids = {_text(item.get("id"), 200) for item in annotated + stale}
         known = Intent.objects.in_bulk([intent_id for intent_id in ids if intent_id])
-        for item in annotated:
-            _sync_annotation(item, api_key=api_key, actor=actor, known=known, result=result)
-        for item in stale:
-            _sync_stale(item, actor=actor, known=known, result=result)
+        _each(annotated, _sync_annotation, result, api_key=api_key, actor=actor, known=known)
+        # An annotation listing several codes is stale for one code while still in the code
+        # for another: it is not paid off until it is stale for every code.
+        live = {_text(item.get("id"), 200) for item in annotated}
+        stale = [item for item in stale if _text(item.get("id"), 200) not in live]
+        _each(stale, _sync_stale, result, actor=actor, known=known)
     parsed: datetime | None = parse_datetime(timestamp) if timestamp else None
     report = QualityReport.objects.create(
         uploaded_by=api_key,
@@ -181,8 +263,8 @@ def report_create(
         waived=summary["waived"],
         quality_issues=summary["quality_issues"],
         quality_score=_score(metrics),
-        summary=dict(summary),
-        metrics=dict(metrics),
+        summary=_storable_json(summary),
+        metrics=_storable_json(metrics),
         sync_result=result.as_dict() if result else None,
     )
     return report, result

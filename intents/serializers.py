@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from t4site.serializers import StrictInputSerializer
@@ -147,13 +148,16 @@ class MetricsSummaryOutput(serializers.Serializer):
     avg_time_to_resolve_days = serializers.FloatField(allow_null=True)
 
 
+_MAX_COUNT = 2**31 - 1  # what the report's integer columns hold
+
+
 class ReportSummaryInput(serializers.Serializer):
-    total_findings = serializers.IntegerField(min_value=0)
-    annotated = serializers.IntegerField(min_value=0)
-    unannotated = serializers.IntegerField(min_value=0)
-    legacy_format = serializers.IntegerField(min_value=0)
-    waived = serializers.IntegerField(min_value=0)
-    quality_issues = serializers.IntegerField(min_value=0)
+    total_findings = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    annotated = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    unannotated = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    legacy_format = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    waived = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    quality_issues = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
 
     def to_internal_value(self, data):  # type: ignore[no-untyped-def]
         value = super().to_internal_value(data)
@@ -194,6 +198,16 @@ class ReportInput(serializers.Serializer):
         required=False, allow_null=True, allow_blank=True, max_length=64, default=""
     )
     sync = serializers.BooleanField(required=False, default=False)
+
+    def validate_timestamp(self, value: str | None) -> str | None:
+        if value:
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:  # well-formed but impossible, e.g. month 13
+                parsed = None
+            if parsed is None:
+                raise serializers.ValidationError("Not an ISO 8601 date and time.")
+        return value
 
     def validate(self, attrs: dict) -> dict:
         attrs["repository"] = attrs.get("repository") or ""

@@ -50,7 +50,7 @@ def code_re() -> re.Pattern[str]:
     """A ruff rule code in free text (legacy annotations)."""
     import re
 
-    return re.compile(r"\b[A-Z]{1,4}[0-9]{3,4}\b")
+    return re.compile(r"\b[A-Z]{1,6}[0-9]{3,4}\b")
 
 
 STATUSES = ("reserved", "planned", "committed", "accepted", "expired", "implemented")
