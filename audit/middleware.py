@@ -130,6 +130,8 @@ def _capture_body(request: HttpRequest) -> str:
         return f"<{length} bytes not recorded>"
     try:
         text = json.dumps(redact_data(json.loads(raw)), ensure_ascii=False, default=str)
+    except RecursionError:
+        return f"<{length} bytes of JSON nested too deeply not recorded>"
     except (ValueError, UnicodeDecodeError):
         # Its secrets cannot be found field by field, so none of it is kept.
         return f"<{length} bytes of malformed JSON not recorded>"

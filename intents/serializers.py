@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -40,6 +41,8 @@ class _IntentFieldsInput(StrictInputSerializer):
     def validate_raw(self, value: Any) -> Any:
         if not isinstance(value, dict):
             raise serializers.ValidationError("raw must be a JSON object.")
+        if "\\u0000" in json.dumps(value):  # PostgreSQL's JSON cannot hold a NUL
+            raise serializers.ValidationError("raw must not contain NUL characters.")
         return value
 
     def to_internal_value(self, data: Any) -> Any:

@@ -147,3 +147,20 @@ def test_ruff_codes_with_five_letter_prefixes_are_valid(key_client) -> None:
     response = key_client.post("/intents", body, format="json")
     assert response.status_code == 201, response.content
     assert Intent.objects.get(pk="T4-async").code == "ASYNC100"
+
+
+def test_a_deeply_nested_body_is_a_400_and_still_logged(key_client) -> None:
+    from audit.models import RequestLog
+
+    body = '{"id": "T4-deep", "raw": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = key_client.post("/intents", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    assert "nested too deeply" in RequestLog.objects.get(path="/intents").body
+
+
+def test_raw_with_a_nul_is_a_400(key_client) -> None:
+    body = {"id": "T4-nul", "code": "F401", "file": "a.py", "line": 1, "raw": {"k": "a\x00b"}}
+    response = key_client.post("/intents", body, format="json")
+    assert response.status_code == 400 and "raw" in response.json()["detail"]
+    assert not Intent.objects.exists()
