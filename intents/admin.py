@@ -22,6 +22,7 @@ from t4site.errors import DomainError
 from .models import OPEN_STATUSES, Intent, IntentStatus, QualityReport
 from .services import (
     EDITABLE_FIELDS,
+    check_values,
     expiry_refusal,
     intent_create,
     intent_delete,
@@ -92,10 +93,21 @@ class IntentAdminForm(forms.ModelForm):
         fields = ["id", *EDITABLE_FIELDS, "status"]
 
     def clean(self) -> dict[str, Any]:
+        # The same checks the services make, so that a refusal is shown on the form (adding
+        # included) instead of a "Not saved" next to Django's "added successfully".
         data = super().clean()
-        if self.instance._state.adding:
-            return data
-        old = Intent.objects.filter(pk=self.instance.pk).values_list("status", flat=True).first()
+        adding = self.instance._state.adding
+        checked = ("id", "code", "file", "line") if adding else ("code", "file", "line")
+        try:
+            check_values({name: data[name] for name in checked if data.get(name) is not None})
+        except DomainError as exc:
+            raise ValidationError(exc.detail) from exc
+        if adding:
+            old: str | None = IntentStatus.RESERVED  # a new intent starts reserved
+        else:
+            old = (
+                Intent.objects.filter(pk=self.instance.pk).values_list("status", flat=True).first()
+            )
         new = data.get("status")
         if old and new and new != old:
             if not transition_allowed(old, new):
@@ -104,7 +116,10 @@ class IntentAdminForm(forms.ModelForm):
             missing = [m for m in missing_for_status(probe, new) if m != "expires_at"]
             if missing:
                 raise ValidationError(f"Status {new} needs: {', '.join(missing)}.")
-            refusal = expiry_refusal(new, probe.expires_at, timezone.now())
+            now = timezone.now()
+            if new == IntentStatus.ACCEPTED and probe.expires_at and probe.expires_at <= now:
+                raise ValidationError("A waiver's expires_at must be in the future.")
+            refusal = expiry_refusal(new, probe.expires_at, now)
             if refusal:
                 raise ValidationError(refusal)
         return data

@@ -125,3 +125,44 @@ def test_change_form_refuses_expiring_a_waiver_before_its_expiry(staff, make_int
     row = Intent.objects.get(pk="waiver")
     assert (row.status, row.expires_at) == ("accepted", expires)
     assert not LogEntry.objects.filter(object_pk="waiver", action=LogEntry.Action.UPDATE).exists()
+
+
+def _add_data(**overrides: str) -> dict[str, str]:
+    data = {"id": "T4-admin-1", "code": "F401", "type": "lint", "file": "a.py", "line": "3",
+            "import_text": "", "reason_category": "", "reason": "", "suggestion": "",
+            "owner": "", "ticket": "", "eta": "", "expires_at": "", "raw": "{}",
+            "status": "reserved"}  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"status": "planned"}, "Status planned needs"),
+        ({"file": "../etc/passwd"}, "file"),
+        ({"id": "stale"}, "reserved path segment"),
+        ({"status": "implemented", "owner": "@a"}, None),  # allowed: reserved → implemented
+    ],
+)
+def test_add_form_checks_what_the_service_checks(staff, overrides, message) -> None:
+    response = staff.post(f"{URL}add/", _add_data(**overrides))
+    if message is None:
+        assert response.status_code == 302
+        assert Intent.objects.get(pk="T4-admin-1").status == "implemented"
+        return
+    assert response.status_code == 200  # the form again, with the error
+    page = response.content.decode()
+    assert message in page and "was added successfully" not in page
+    assert not Intent.objects.exists()
+    assert not LogEntry.objects.filter(object_pk="T4-admin-1").exists()
+
+
+def test_change_form_refuses_a_path_outside_the_repository(staff, make_intent) -> None:
+    make_intent(id="moved", file="a.py")
+    form = staff.get(f"{URL}moved/change/").context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items()}
+    data.update({"file": "/etc/passwd", "raw": "{}", "eta": "", "expires_at": ""})
+    response = staff.post(f"{URL}moved/change/", data)
+    assert response.status_code == 200
+    assert Intent.objects.get(pk="moved").file == "a.py"
