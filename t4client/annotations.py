@@ -54,6 +54,7 @@ def code_re() -> re.Pattern[str]:
 
 
 STATUSES = ("reserved", "planned", "committed", "accepted", "expired", "implemented")
+_NO_TICKET_NEEDED = frozenset({"reserved", "implemented"})
 GENERIC_REASONS = frozenset(
     {"", "todo", "fixme", "fix me", "kept for future", "kept for future use", "placeholder"}
 )
@@ -280,8 +281,10 @@ def annotation_facts(ann: Annotation) -> Fact:
         problems.append("invalid_status")
     if not _filled(data.get("owner")):
         problems.append("missing_owner")
-    # A waiver (accepted) needs no ticket; every other open annotation tracks one.
-    if status != "accepted" and not _filled(data.get("ticket")):
+    # The registry's rule (intents.models.TICKET_REQUIRED), so that the validator and
+    # /metrics/summary agree (SPEC): a bare reservation needs no ticket yet, and an implemented
+    # intent is not scored; every other annotation, a waiver included, tracks a ticket.
+    if status not in _NO_TICKET_NEEDED and not _filled(data.get("ticket")):
         problems.append("missing_ticket")
     reason = data.get("reason")
     if not isinstance(reason, str) or reason.strip().lower() in GENERIC_REASONS:

@@ -164,3 +164,19 @@ def test_raw_with_a_nul_is_a_400(key_client) -> None:
     response = key_client.post("/intents", body, format="json")
     assert response.status_code == 400 and "raw" in response.json()["detail"]
     assert not Intent.objects.exists()
+
+
+@pytest.mark.parametrize("status", ["reserved", "planned", "committed", "accepted", "expired"])
+@pytest.mark.parametrize("ticket", ["", "GH-1"])
+@pytest.mark.parametrize("reason", ["todo", "kept for the plugin API"])
+def test_validator_and_registry_judge_quality_alike(
+    make_intent, status: str, ticket: str, reason: str
+) -> None:
+    from t4client.annotations import Annotation, annotation_facts
+
+    data = {"id": "T4-q", "code": "F401", "owner": "@a", "ticket": ticket, "reason": reason,
+            "status": status}  # fmt: skip
+    annotation = Annotation("T4-ISSUE", 1, 0, "", data=data, codes=["F401"])
+    _, _, problems = annotation_facts(annotation)
+    make_intent(id="T4-q", status=status, owner="@a", ticket=ticket, reason=reason)
+    assert Intent.objects.get(pk="T4-q").quality_ok == (problems == [])
