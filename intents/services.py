@@ -335,6 +335,14 @@ def intent_create(
     """
     values = _normalise({"code": code, "file": file, "line": line, **fields})
     check_values({"id": id})
+    expires_at = values.get("expires_at")
+    if status == S.ACCEPTED and expires_at is not None and expires_at <= timezone.now():
+        # Checked here: the transition below would take a past expiry for "none given" and
+        # replace it by the default, where PATCH refuses the same value.
+        raise InvalidTransition(
+            "A waiver's expires_at must be in the future.",
+            extra={"from": S.RESERVED, "to": status, "missing": ["expires_at"]},
+        )
     if Intent.objects.filter(pk=id).exists():
         raise Conflict(f"An intent with id '{id}' already exists.", code="duplicate_id")
     now = timezone.now()

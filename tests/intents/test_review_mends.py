@@ -180,3 +180,13 @@ def test_validator_and_registry_judge_quality_alike(
     _, _, problems = annotation_facts(annotation)
     make_intent(id="T4-q", status=status, owner="@a", ticket=ticket, reason=reason)
     assert Intent.objects.get(pk="T4-q").quality_ok == (problems == [])
+
+
+def test_creating_a_waiver_that_already_expired_is_refused_like_patch(key_client) -> None:
+    body = {"id": "T4-old", "code": "F401", "file": "a.py", "line": 1, "status": "accepted",
+            "owner": "@a", "reason": "kept for the plugin API",
+            "expires_at": "2001-01-01T00:00:00Z"}  # fmt: skip
+    response = key_client.post("/intents", body, format="json")
+    assert response.status_code == 422, response.content
+    assert "future" in response.json()["detail"]
+    assert not Intent.objects.exists()
