@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -147,7 +147,8 @@ def import_intents(rows: Iterable[tuple[str, Any]], *, actor: Actor, report: Imp
             continue
         try:
             values, notes = _intent_values(row, now)
-        except (ValueError, DomainError) as exc:
+        except (ValueError, OverflowError, OSError, DomainError) as exc:
+            # OverflowError/OSError: an epoch no datetime holds.
             report.skip(label, getattr(exc, "detail", None) or str(exc))
             continue
         name = f"intent {values['id']}"
@@ -157,8 +158,10 @@ def import_intents(rows: Iterable[tuple[str, Any]], *, actor: Actor, report: Imp
         try:
             with transaction.atomic(), actor.audit_context():
                 Intent.objects.create(**values)
-        except IntegrityError as exc:
-            report.skip(name, f"database refused it: {exc}")
+        except (DatabaseError, OverflowError, ValueError) as exc:
+            # A value no column holds (too long, out of range, a NUL): skip this row only;
+            # the savepoint of the atomic block keeps the rows before it.
+            report.skip(name, f"database refused it: {type(exc).__name__}: {exc}"[:300])
             continue
         report.created["intents"] += 1
         report.notes.extend((name, note) for note in notes)

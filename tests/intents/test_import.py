@@ -163,3 +163,18 @@ def test_jsonl_import(tmp_path: Path) -> None:
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError):
         run(tmp_path / "nope.db")
+
+
+def test_rows_no_column_or_datetime_holds_are_skipped_and_the_rest_imported(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "intents.jsonl"
+    rows = [
+        {"id": "T4-e1", "code": "F821", "file": "a.py", "line": 1, "created_at": 1e20},
+        {"id": "T4-e2", "code": "F821", "file": "a.py", "line": 2, "owner": "a\x00b"},
+        {"id": "T4-e3", "code": "F821", "file": "a.py", "line": 3},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    output = run(path)
+    assert "Imported" in output and "T4-e3" in set(Intent.objects.values_list("pk", flat=True))
+    assert not Intent.objects.filter(pk="T4-e1").exists()
