@@ -294,6 +294,12 @@ def _plan_file(
     return fp
 
 
+# A noqa directive written inside the legacy comment. Moved into the new comment's JSON it
+# would stop working (ruff calls it an invalid noqa directive) and the finding it hid would
+# fail the build, so it stays a directive, written before the T4 tag.
+_NOQA_DIRECTIVE = re.compile(r"#\s*noqa(?::\s*[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)?", re.I)
+
+
 def _convert(
     ann: Any, rel: str, lineno: int, reported: list[str], blamed: tuple[str, float] | None
 ) -> tuple[Conversion, str]:
@@ -326,6 +332,9 @@ def _convert(
     )
     status = str(legacy_data.get("status") or "").strip().lower()
     reason = legacy_data.get("reason")
+    noqa = _NOQA_DIRECTIVE.search(ann.text)
+    if noqa is not None and isinstance(reason, str):
+        reason = reason.replace(noqa.group(0), "").strip()
     data: dict[str, Any] = {
         "id": intent_id,
         "code": code,
@@ -341,6 +350,8 @@ def _convert(
     data["needs_owner_review"] = needs_review
     data["legacy"] = ann.text
     comment = "# TODO[T4-ISSUE]: " + json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if noqa is not None:
+        comment = noqa.group(0).strip() + "  " + comment
     conv = Conversion(
         file=rel,
         line=lineno,

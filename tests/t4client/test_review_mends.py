@@ -164,3 +164,29 @@ def test_a_redirect_to_another_origin_is_not_followed(monkeypatch) -> None:
         for server in (first, other):
             server.shutdown()
             server.server_close()
+
+
+def test_a_noqa_in_a_legacy_comment_keeps_working_after_migration(repo: Path, cli) -> None:
+    import subprocess
+
+    from t4client import _launch
+
+    path = write(
+        repo, "a.py", "import os  # TODO[T4-UNUSED-IMPORT]: kept for plugins # noqa: F401\n"
+    )
+    result, report = migrate_json(cli, "--apply")
+    assert result.code == 0, report
+    line = path.read_text()
+    assert line.startswith("import os  # noqa: F401  # TODO[T4-ISSUE]: ")
+    data = json.loads(line.split("# TODO[T4-ISSUE]: ", 1)[1])
+    assert data["reason"] == "kept for plugins" and "# noqa: F401" in data["legacy"]
+    ruff = _launch.default_ruff()
+    assert ruff is not None
+    done = subprocess.run(
+        [*ruff, "check", "--select", "F401", "--output-format", "concise", "a.py"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Invalid" not in done.stderr
