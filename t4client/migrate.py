@@ -244,11 +244,16 @@ def _plan_file(
         lineno = index + 1
         text = lines[index].rstrip("\r\n")
         spots = []
+        migrated = False
         for col, comment in comments.get(lineno, ()):
             for ann in parse_line(comment, lineno):
                 if ann.legacy:
                     ann.column += col
                     spots.append(ann)
+                else:
+                    migrated = True
+        if not spots and migrated:
+            continue  # converted by an earlier run: the old tag is in its "legacy" text
         if not spots:
             plan.skipped.append(
                 {
@@ -272,6 +277,13 @@ def _plan_file(
             new_text = new_text[: ann.column] + comment + new_text[ann.column + len(ann.text) :]
             fp.conversions.append(conv)
         ending = lines[index][len(text) :]
+        if lineno <= 2 and _CODING.match(new_text) and not _CODING.match(text):
+            # The new comment would read as an encoding declaration (PEP 263) and change how
+            # Python decodes the whole file; compile() would not notice.
+            plan.unchanged_files.append(
+                {"file": rel, "reason": f"line {lineno} would become an encoding declaration"}
+            )
+            return None
         new_lines[index] = (new_text + ending).encode("utf-8")
         for conv in fp.conversions:
             if conv.line == lineno:
@@ -293,6 +305,9 @@ def _plan_file(
         return None
     return fp
 
+
+# PEP 263: a comment on line 1 or 2 matching this declares the file's encoding.
+_CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
 
 # A noqa directive written inside the legacy comment. Moved into the new comment's JSON it
 # would stop working (ruff calls it an invalid noqa directive) and the finding it hid would
@@ -349,7 +364,12 @@ def _convert(
     data["owner_confidence"] = confidence
     data["needs_owner_review"] = needs_review
     data["legacy"] = ann.text
-    comment = "# TODO[T4-ISSUE]: " + json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        payload.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape: keep it escaped
+        payload = json.dumps(data, separators=(",", ":"))
+    comment = "# TODO[T4-ISSUE]: " + payload
     if noqa is not None:
         comment = noqa.group(0).strip() + "  " + comment
     conv = Conversion(

@@ -190,3 +190,30 @@ def test_a_noqa_in_a_legacy_comment_keeps_working_after_migration(repo: Path, cl
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Invalid" not in done.stderr
+
+
+def test_lines_converted_earlier_are_not_reported_again(repo: Path, cli) -> None:
+    write(repo, "a.py", LEGACY)
+    migrate_json(cli, "--apply")
+    result, report = migrate_json(cli, "--dry-run")
+    assert result.code == 0 and report["skipped"] == [] and report["conversions"] == []
+
+
+def test_a_comment_that_would_declare_an_encoding_leaves_the_file_unchanged(
+    repo: Path, cli
+) -> None:
+    source = '# TODO[T4-LINT-ISSUE]: {"code": "X1", "reason": "coding\\u003dlatin-1"}\nprint("é")\n'
+    path = write(repo, "a.py", source)
+    _, report = migrate_json(cli, "--apply")
+    assert path.read_text() == source
+    assert "encoding declaration" in report["unchanged_files"][0]["reason"]
+
+
+def test_a_lone_surrogate_in_legacy_json_is_kept_escaped(repo: Path, cli) -> None:
+    path = write(
+        repo, "a.py", 'import os  # TODO[T4-LINT-ISSUE]: {"code": "F401", "reason": "\\ud800"}\n'
+    )
+    result, report = migrate_json(cli, "--apply")
+    assert result.code == 0, report
+    path.read_bytes().decode("utf-8")  # still valid UTF-8
+    assert "\\ud800" in path.read_text()
