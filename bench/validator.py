@@ -16,7 +16,7 @@ Before timing, ``t4client`` is compiled to bytecode, as installing it does (see 
 Figures on the shared 2-vCPU sandbox (no cache): 1.80x before the regex reader, streamed
 filing, argparse-free start and GC-free run; 1.53-1.65x with JSON Lines; 1.31-1.53x with the
 concise output and the once-per-annotation report; 1.41-1.45x with the leaner file reading
-(fifth session); 1.34-1.39x in the sixth (--repeat 25, a busier machine). See docs/t4client.md
+(fifth session); 1.34-1.45x in the sixth (--repeat 25, a busier machine). See docs/t4client.md
 ("Benchmark") for where the remaining time goes, part by part.
 
     .venv/bin/python bench/validator.py [--files 2000] [--lines 100] [--repeat 5]
