@@ -194,6 +194,10 @@ def _apply(
             extra={"from": old_status, "to": new_status, "allowed": allowed},
         )
 
+    if not transitioning and all(getattr(current, k) == v for k, v in values.items()):
+        # Nothing would change: no write, no audit entry, and the stale clock keeps running
+        # (an empty or identical PATCH must not make an intent look attended to).
+        return current
     now = timezone.now()
     updated = copy.copy(current)
     for name, value in values.items():

@@ -210,8 +210,19 @@ def test_update_without_transition_keeps_rules_for_changed_fields(make_intent) -
 @pytest.mark.django_db
 def test_update_clears_stale_flag(make_intent) -> None:
     intent = make_intent(stale_since=timezone.now())
-    intent_update(intent_id=intent.pk, actor=ACTOR, changes={"eta": None})
+    intent_update(intent_id=intent.pk, actor=ACTOR, changes={"ticket": "GH-99"})
     assert Intent.objects.get(pk=intent.pk).stale_since is None
+
+
+@pytest.mark.django_db
+def test_an_update_that_changes_nothing_writes_nothing(make_intent) -> None:
+    since = timezone.now() - timedelta(days=40)
+    intent = make_intent(stale_since=since, eta=None)
+    before = Intent.objects.get(pk=intent.pk)
+    for changes in ({}, {"eta": None}, {"owner": before.owner}):
+        intent_update(intent_id=intent.pk, actor=ACTOR, changes=changes)
+    after = Intent.objects.get(pk=intent.pk)
+    assert (after.stale_since, after.modified_at) == (since, before.modified_at)
 
 
 @pytest.mark.django_db
