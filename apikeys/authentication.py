@@ -28,6 +28,8 @@ ADMIN_TOKEN_HEADER = "HTTP_X_T4_ADMIN_TOKEN"  # noqa: S105 (a header name)
 
 def presented_key(request: Request) -> str | None:
     raw = request.META.get(API_KEY_HEADER)
+    if raw is not None and not raw.strip():
+        raw = None  # an empty header (a proxy or client default) must not hide a Bearer key
     if raw is None:
         scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() == "bearer" and value.strip():

@@ -106,3 +106,11 @@ def test_last_used_at_is_recorded(api_client, issued_key):
     assert APIKey.objects.get(pk=issued_key.api_key.pk).last_used_at is None
     api_client.get("/whoami", HTTP_X_T4_API_KEY=issued_key.secret)
     assert APIKey.objects.get(pk=issued_key.api_key.pk).last_used_at is not None
+
+
+def test_an_empty_key_header_does_not_hide_a_bearer_key(api_client, issued_key) -> None:
+    response = api_client.get(
+        "/whoami", HTTP_X_T4_API_KEY="  ", HTTP_AUTHORIZATION=f"Bearer {issued_key.secret}"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["agent_id"] == issued_key.api_key.agent_id
