@@ -90,6 +90,12 @@ class RedactSecretsFilter(logging.Filter):
         cleaned = redact_text(message)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
+        # The traceback too: handlers format exc_info only when exc_text is unset, so the
+        # scrubbed text set here is what every handler writes.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
         return True
 
 

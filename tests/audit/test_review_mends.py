@@ -134,3 +134,26 @@ def test_a_legacy_key_in_the_revoke_path_is_never_logged(admin_client_api, caplo
     assert legacy not in caplog.text and unknown not in caplog.text
     # A prefix reference stays readable.
     assert redact_text("/admin/api_keys/t4_ab12cd34") == "/admin/api_keys/t4_ab12cd34"
+
+
+def test_logged_tracebacks_are_scrubbed_too(issued_key) -> None:
+    import io
+    import logging
+
+    from t4site.redaction import RedactSecretsFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecretsFilter())
+    logger = logging.getLogger("t4.test.traceback")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError(f"bad key {issued_key.secret}")
+        except ValueError:
+            logger.exception("lookup failed for %s", issued_key.secret)
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "ValueError" in text and "lookup failed" in text
+    assert issued_key.secret not in text
