@@ -85,16 +85,38 @@ def apply_plan(plan: Plan, *, run_id: str | None = None) -> tuple[str, Path]:
         atomic_write(backup, fp.original)
     manifest_path = run_dir / "manifest.json"
     atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
-    for fp in plan.files:
-        current = fp.path.read_bytes()
-        if current != fp.original:
-            raise MigrationError(
-                f"{fp.rel} changed while migrating; run {run_id} stopped", code="concurrent_change"
-            )
-        atomic_write(fp.path, fp.updated)
-    manifest["status"] = "applied"
-    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    # All or nothing: every file is checked before the first is rewritten, and a failure
+    # while rewriting (a file changed meanwhile, a write refused) puts back the ones done.
+    changed = [fp.rel for fp in plan.files if fp.path.read_bytes() != fp.original]
+    if changed:
+        _finish(manifest, manifest_path, "abandoned")
+        raise MigrationError(
+            f"changed since the plan was made: {', '.join(changed[:5])}; nothing was rewritten "
+            f"(run {run_id})",
+            code="concurrent_change",
+        )
+    written: list[Any] = []
+    try:
+        for fp in plan.files:
+            if fp.path.read_bytes() != fp.original:
+                raise MigrationError(
+                    f"{fp.rel} changed while migrating; every file was put back (run {run_id})",
+                    code="concurrent_change",
+                )
+            atomic_write(fp.path, fp.updated)
+            written.append(fp)
+    except BaseException:
+        for fp in reversed(written):
+            atomic_write(fp.path, fp.original)
+        _finish(manifest, manifest_path, "rolled_back")
+        raise
+    _finish(manifest, manifest_path, "applied")
     return run_id, run_dir
+
+
+def _finish(manifest: dict[str, Any], path: Path, status: str) -> None:
+    manifest["status"] = status
+    atomic_write(path, json.dumps(manifest, indent=2).encode())
 
 
 def revert_run(run_id: str, *, root: Path | None = None, force: bool = False) -> dict[str, Any]:

@@ -217,3 +217,39 @@ def test_a_lone_surrogate_in_legacy_json_is_kept_escaped(repo: Path, cli) -> Non
     assert result.code == 0, report
     path.read_bytes().decode("utf-8")  # still valid UTF-8
     assert "\\ud800" in path.read_text()
+
+
+def test_apply_rewrites_all_files_or_none(repo: Path, monkeypatch) -> None:
+    from t4client import migrate, migrate_runs
+
+    a = write(repo, "a.py", LEGACY)
+    b = write(repo, "b.py", LEGACY)
+    originals = {a: a.read_bytes(), b: b.read_bytes()}
+    plan = migrate.plan_migration(["."])
+    real_write = migrate_runs.atomic_write
+
+    def failing_write(path: Path, data: bytes) -> None:
+        if Path(path).name == "b.py" and data != originals[b]:
+            raise OSError("disk full")
+        real_write(path, data)
+
+    monkeypatch.setattr(migrate_runs, "atomic_write", failing_write)
+    with pytest.raises(OSError):
+        migrate_runs.apply_plan(plan)
+    assert {a: a.read_bytes(), b: b.read_bytes()} == originals  # a.py was put back
+    [manifest] = (repo / ".t4" / "runs").glob("*/manifest.json")
+    assert json.loads(manifest.read_text())["status"] == "rolled_back"
+
+
+def test_apply_refuses_before_writing_when_a_file_changed_since_the_plan(repo: Path) -> None:
+    from t4client import migrate, migrate_runs
+    from t4client.migrate_runs import MigrationError
+
+    a = write(repo, "a.py", LEGACY)
+    b = write(repo, "b.py", LEGACY)
+    plan = migrate.plan_migration(["."])
+    b.write_bytes(b.read_bytes() + b"# edited\n")
+    before = a.read_bytes()
+    with pytest.raises(MigrationError, match="nothing was rewritten"):
+        migrate_runs.apply_plan(plan)
+    assert a.read_bytes() == before
