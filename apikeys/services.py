@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.actor import Actor
 from audit.services import AuditedChange, auditlog_record_bulk
+from t4site.db import MAX_INT_COLUMN
 from t4site.errors import Conflict, DomainError
 
 from .crypto import generate_key, generate_prefix, hash_key, parse_key
@@ -19,7 +20,7 @@ from .models import ALL_SCOPES, APIKey
 
 MAX_EXPIRY_DAYS = 3650
 MAX_DAILY_LIMIT = Decimal("1000000")
-MAX_RATE_PER_MINUTE = 2**31 - 1  # what the column holds; the API allows up to 100,000
+MAX_RATE_PER_MINUTE = MAX_INT_COLUMN  # what the column holds; the API allows up to 100,000
 
 
 @dataclass(frozen=True)

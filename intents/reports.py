@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from apikeys.models import APIKey
 from audit.actor import Actor
+from t4site.db import MAX_INT_COLUMN
 from t4site.errors import DomainError
 from t4site.redaction import contains_api_key, redact_data
 
@@ -28,7 +29,6 @@ from .services import intent_create, intent_transition, intent_update, transitio
 
 # Annotation fields copied onto a new or existing intent (file/line come from the finding).
 SYNCED_FIELDS = ("owner", "ticket", "reason", "reason_category", "suggestion")
-_MAX_LINE = 2**31 - 1
 _TEXT_LIMIT = 10_000  # the API's limit for the free-text fields
 
 
@@ -95,7 +95,7 @@ def _sync_annotation(
         not isinstance(file, str)
         or not isinstance(line, int)
         or isinstance(line, bool)
-        or not 1 <= line <= _MAX_LINE
+        or not 1 <= line <= MAX_INT_COLUMN
     ):
         result.skipped.append({"id": intent_id, "reason": "annotation has no file and line"})
         return

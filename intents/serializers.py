@@ -6,6 +6,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from t4site.db import MAX_INT_COLUMN
 from t4site.serializers import StrictInputSerializer
 
 from .models import CODE_RE, ID_RE, RESERVED_IDS, Intent, IntentStatus, IntentType
@@ -151,16 +152,13 @@ class MetricsSummaryOutput(serializers.Serializer):
     avg_time_to_resolve_days = serializers.FloatField(allow_null=True)
 
 
-_MAX_COUNT = 2**31 - 1  # what the report's integer columns hold
-
-
 class ReportSummaryInput(serializers.Serializer):
-    total_findings = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
-    annotated = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
-    unannotated = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
-    legacy_format = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
-    waived = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
-    quality_issues = serializers.IntegerField(min_value=0, max_value=_MAX_COUNT)
+    total_findings = serializers.IntegerField(min_value=0, max_value=MAX_INT_COLUMN)
+    annotated = serializers.IntegerField(min_value=0, max_value=MAX_INT_COLUMN)
+    unannotated = serializers.IntegerField(min_value=0, max_value=MAX_INT_COLUMN)
+    legacy_format = serializers.IntegerField(min_value=0, max_value=MAX_INT_COLUMN)
+    waived = serializers.IntegerField(min_value=0, max_value=MAX_INT_COLUMN)
+    quality_issues = serializers.IntegerField(min_value=0, max_value=MAX_INT_COLUMN)
 
     def to_internal_value(self, data):  # type: ignore[no-untyped-def]
         value = super().to_internal_value(data)

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from django.conf import settings
 
 from apikeys.models import APIKey
+from t4site.db import MAX_INT_COLUMN
 
 from . import upstream
 from .errors import UpstreamError
@@ -29,8 +30,6 @@ NO_USAGE_NOTE = "upstream reported no usage; charged the reserved worst case"
 # The most tokens one call may ask for (HTTP and Python API alike); it also bounds every
 # worst-case estimate the budget columns must hold.
 MAX_TOKENS_CAP = 1_000_000
-# Token counts the ledger's integer columns hold; an upstream reporting more is not believed.
-MAX_REPORTED_TOKENS = 2**31 - 1
 
 
 def default_max_tokens() -> int:
@@ -104,8 +103,10 @@ def _usage_numbers(usage: Any) -> tuple[int, int] | None:
         return None
     if isinstance(prompt, bool) or isinstance(completion, bool):
         return None
-    if not (0 <= prompt <= MAX_REPORTED_TOKENS and 0 <= completion <= MAX_REPORTED_TOKENS):
-        return None  # settled at the reserved worst case, like missing usage
+    # More than the ledger's integer columns hold is not believed: settled at the reserved
+    # worst case, like missing usage.
+    if not (0 <= prompt <= MAX_INT_COLUMN and 0 <= completion <= MAX_INT_COLUMN):
+        return None
     return prompt, completion
 
 

@@ -6,6 +6,7 @@ Configuration is read at call time, never at import time, so an agent can change
 
 from __future__ import annotations
 
+import functools
 import os
 
 from t4client.errors import T4APIError, T4APIUnavailable, T4ConfigError, T4Error
@@ -51,26 +52,21 @@ def build_url(path: str, params: dict[str, Any] | None = None) -> str:
     return url
 
 
-_OPENER: Any = None
-
-
+@functools.cache
 def _opener() -> Any:
     """urllib's opener, except that a redirect to another origin is not followed: urllib
     would send it the request's headers, the API key among them."""
-    global _OPENER
-    if _OPENER is None:
-        import urllib.parse
-        import urllib.request
+    import urllib.parse
+    import urllib.request
 
-        class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-                old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
-                if (old.scheme, old.netloc) != (new.scheme, new.netloc):
-                    return None  # urllib then raises the 3xx as an HTTPError
-                return super().redirect_request(req, fp, code, msg, headers, newurl)
+    class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+            if (old.scheme, old.netloc) != (new.scheme, new.netloc):
+                return None  # urllib then raises the 3xx as an HTTPError
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
 
-        _OPENER = urllib.request.build_opener(SameOriginRedirects)
-    return _OPENER
+    return urllib.request.build_opener(SameOriginRedirects)
 
 
 def _error_fields(raw: bytes) -> tuple[str, str]:

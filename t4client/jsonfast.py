@@ -42,6 +42,14 @@ class _Probe:
         return "probe"
 
 
+def _refuses(encode: Callable[..., Any], value: Any) -> bool:
+    try:
+        encode(value, 0)
+    except TypeError:
+        return True
+    return False
+
+
 def _accelerated() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
     """``(scan_once, encode)`` from ``_json``, or None when it cannot be trusted here."""
     try:
@@ -65,11 +73,7 @@ def _accelerated() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
             return None
         if "".join(encode([float("inf")], 0)) != "[Infinity]":
             return None
-        try:
-            encode({(1,): 1}, 0)
-        except TypeError:
-            pass
-        else:
+        if not _refuses(encode, {(1,): 1}):  # a key JSON cannot hold
             return None
     except Exception:  # no accelerator, or another interface: use json
         return None
@@ -84,8 +88,12 @@ def decode_at(text: str, index: int) -> tuple[Any, int]:
     if _FAST is not None:
         try:
             return _FAST[0](text, index)
-        except Exception:  # noqa: S110 - json below raises the error, in its own words
-            pass
+        except Exception:  # json raises the error, in its own words
+            return _decode_with_json(text, index)
+    return _decode_with_json(text, index)
+
+
+def _decode_with_json(text: str, index: int) -> tuple[Any, int]:
     import json
 
     return json.JSONDecoder().raw_decode(text, index)

@@ -407,6 +407,19 @@ def _code_shape(code: str) -> bool:
     return ok
 
 
+def _listed_path(
+    rel: str, prefix: str, known: Container[str], paths: dict[str, str | None]
+) -> str | None:
+    """The absolute path of ``rel`` as ruff printed it, if ruff listed it (cached)."""
+    path = paths.get(rel, "")
+    if path == "":
+        # posixpath.isabs is this test; skipping the call matters once per file of a run.
+        absolute = rel.startswith("/") if os.sep == "/" else os.path.isabs(rel)
+        full = rel if absolute else prefix + rel
+        path = paths[rel] = full if full in known else None
+    return path
+
+
 def _split_plain(
     text: str, prefix: str, known: Container[str], paths: dict[str, str | None]
 ) -> list[Finding] | None:
@@ -419,7 +432,6 @@ def _split_plain(
     new = tuple.__new__
     numbers = []  # every row and column, checked at once at the end
     number = numbers.append
-    absolute = os.path.isabs if os.sep != "/" else None
     last_rel, path = None, None
     try:
         for line in lines:
@@ -429,11 +441,7 @@ def _split_plain(
                 return None
             if rel != last_rel:  # ruff prints a file's findings together
                 last_rel = rel
-                path = paths.get(rel, "")
-                if path == "":
-                    is_abs = absolute(rel) if absolute else rel.startswith("/")
-                    full = rel if is_abs else prefix + rel
-                    path = paths[rel] = full if full in known else None
+                path = _listed_path(rel, prefix, known, paths)
                 if path is None:
                     return None
             number(row)
@@ -457,10 +465,7 @@ def _match_strict(
     append = findings.append
     new = tuple.__new__
     for rel, row, column, code, message in rows:
-        path = paths.get(rel, "")
-        if path == "":
-            full = rel if os.path.isabs(rel) else prefix + rel
-            path = paths[rel] = full if full in known else None
+        path = _listed_path(rel, prefix, known, paths)
         if path is None:
             raise NeedsJSON(f"the concise output names a file ruff did not list: {rel!r}")
         if code == "invalid-syntax:":

@@ -27,7 +27,11 @@ from typing import Any, TypeVar
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-__all__ = ["get_by_column", "insert_row"]
+__all__ = ["MAX_INT_COLUMN", "get_by_column", "insert_row"]
+
+# The largest value an IntegerField/PositiveIntegerField holds on every backend (PostgreSQL's
+# "integer"); inputs that land in such a column are checked against it, not left to fail.
+MAX_INT_COLUMN = 2**31 - 1
 
 M = TypeVar("M", bound=models.Model)
 

@@ -117,7 +117,7 @@ class _Redirect(BaseHTTPRequestHandler):
         self.end_headers()
 
     def log_message(self, *args: object) -> None:
-        pass
+        """Quiet: the test output stays the test's."""
 
 
 def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
@@ -150,7 +150,7 @@ def test_a_redirect_to_another_origin_is_not_followed(monkeypatch) -> None:
             self.end_headers()
 
         def log_message(self, *args: object) -> None:
-            pass
+            """Quiet: the test output stays the test's."""
 
     other, other_url = _serve(Other)
     _Redirect.target = other_url.replace("127.0.0.1", "localhost")
