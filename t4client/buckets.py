@@ -78,14 +78,15 @@ class Buckets:
         self._path = ""
         self._by_line: dict[int, list[Annotation]] = {}
         self._last_annotated = 0
+        self._find_rows = False
 
     def add(self, findings: list[Finding]) -> None:
         """File ``findings``, which come after every finding added before (report order)."""
-        scans, reported = self.scans, self.reported
+        scans = self.scans
         unannotated_append = self.unannotated.append
         any_waivers = self.any_waivers
         last_file, path, by_line = self._file, self._path, self._by_line
-        noqa_unknown, last_annotated = self.noqa_unknown, self._last_annotated
+        last_annotated, find_rows = self._last_annotated, self._find_rows
         for file, line, column, code, message, noqa_row in findings:
             if file != last_file:  # findings come grouped by file
                 last_file = file
@@ -95,34 +96,30 @@ class Buckets:
                 path = self.rel(file)
                 by_line = scan.annotations
                 last_annotated = max(by_line) if by_line else 0
-            old: Annotation | None = None
+                # The concise output has no noqa rows: a row other than the finding's own
+                # is possible only where the scan kept the file (strings, continuations).
+                find_rows = self.noqa_unknown and scan.data is not None
             if by_line:  # most files have no annotation: they skip all of this
-                unified: Annotation | None = None
-                if noqa_unknown and line < last_annotated and code != SYNTAX_CODE:
+                if find_rows and line < last_annotated and code != SYNTAX_CODE:
                     noqa_row = self._noqa_row(file, line, last_annotated)
-                rows = (line,) if noqa_row is None or noqa_row == line else (line, noqa_row)
-                for row in rows:
-                    anns = by_line.get(row)
-                    if anns is None:
+                if line in by_line or (noqa_row is not None and noqa_row in by_line):
+                    unified, old = self._covering(file, line, code, noqa_row, by_line)
+                    if unified is not None:
+                        self._annotated(unified, path, line, column, code, message)
                         continue
-                    seen = reported.get((file, row))
-                    if seen is None:
-                        reported[(file, row)] = {code}
-                    else:
-                        seen.add(code)
-                    if code == SYNTAX_CODE:
+                    if old is not None:
+                        self.legacy.append(
+                            {
+                                "file": path,
+                                "line": line,
+                                "column": column,
+                                "code": code,
+                                "message": message,
+                                "tag": old.tag,
+                                "text": old.text,
+                            }
+                        )
                         continue
-                    for ann in anns:
-                        if ann.codes and code not in ann.codes:
-                            continue
-                        if ann.tag == UNIFIED_TAG:
-                            if unified is None:
-                                unified = ann
-                        elif old is None:
-                            old = ann
-                if unified is not None:
-                    self._annotated(unified, path, line, column, code, message)
-                    continue
             base = {
                 "file": path,
                 "line": line,
@@ -130,14 +127,51 @@ class Buckets:
                 "code": code,
                 "message": message,
             }
-            if old is not None:
-                self.legacy.append({**base, "tag": old.tag, "text": old.text})
-            elif any_waivers:
+            if any_waivers:
                 self._unannotated_or_waived(base, path, line, code)
             else:
                 unannotated_append(base)
         self._file, self._path, self._by_line = last_file, path, by_line
-        self._last_annotated = last_annotated
+        self._last_annotated, self._find_rows = last_annotated, find_rows
+
+    def _covering(
+        self,
+        file: str,
+        line: int,
+        code: str,
+        noqa_row: int | None,
+        by_line: dict[int, list[Annotation]],
+    ) -> tuple[Annotation | None, Annotation | None]:
+        """``(unified, legacy)``: the first annotation of each kind covering the finding.
+
+        Annotations on the finding's line and on its noqa row count (the row a suppression
+        comment belongs on, for findings spanning several lines). Every code reported on an
+        annotated row is recorded for the stale check, syntax errors included; a syntax
+        error itself is never covered.
+        """
+        unified: Annotation | None = None
+        old: Annotation | None = None
+        reported = self.reported
+        for row in (line,) if noqa_row is None or noqa_row == line else (line, noqa_row):
+            anns = by_line.get(row)
+            if anns is None:
+                continue
+            seen = reported.get((file, row))
+            if seen is None:
+                reported[(file, row)] = {code}
+            else:
+                seen.add(code)
+            if code == SYNTAX_CODE:
+                continue
+            for ann in anns:
+                if ann.codes and code not in ann.codes:
+                    continue
+                if ann.tag == UNIFIED_TAG:
+                    if unified is None:
+                        unified = ann
+                elif old is None:
+                    old = ann
+        return unified, old
 
     def _annotated(
         self, unified: Annotation, path: str, line: int, column: int, code: str, message: str
