@@ -18,7 +18,7 @@ from t4client._launch import DEFAULT_CODES
 from t4client.buckets import Buckets, Stream, finding_key
 from t4client.errors import PathError
 from t4client.ruffrun import Finding, NeedsJSON, RuffRun
-from t4client.scanning import FileScan, Scanner, scan_file
+from t4client.scanning import FileScan, scan_file, scan_files
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -124,32 +124,25 @@ def run_check(
             waivers += fetch_registry_waivers(registry_key)
         active = [w for w in waivers if not w.expired(now)]  # type: ignore[arg-type]
         expired = [w for w in waivers if w.expired(now)]  # type: ignore[arg-type]
-        # Files are read (and what depends on them alone worked out) in a background thread
-        # that yields the CPU to ruff. Once ruff prints (its parallel work is over), this
-        # thread finishes the reading and files each batch of findings as it is parsed.
-        files = listing.files()
-        scanner = Scanner(files, rel)
+        # The files are read (and what depends on them alone worked out) while ruff lints.
+        scans, duplicate_ids, facts = scan_files(listing.files(), rel)
 
         def make_buckets(*, noqa_unknown: bool = True) -> Buckets:
-            scans, duplicate_ids, facts = scanner.finish()
             return Buckets(
                 scans, facts, duplicate_ids, rel, active, expired, noqa_unknown=noqa_unknown
             )
 
         stream = Stream(make_buckets)
         try:
-            try:
-                findings = lint.findings(sink=stream.add, known=frozenset(files))
-                buckets = stream.result(findings)
-            except NeedsJSON:
-                # Something only JSON reads for sure (see t4client.ruffrun): ask ruff again.
-                lint.stop()
-                lint = start_lint("json-lines")
-                findings = lint.findings()
-                buckets = make_buckets(noqa_unknown=False)
-                buckets.add(sorted(findings, key=finding_key))
-        finally:
-            scans, duplicate_ids, _ = scanner.finish()
+            findings = lint.findings(sink=stream.add, known=frozenset(scans))
+            buckets = stream.result(findings)
+        except NeedsJSON:
+            # Something only JSON reads for sure (see t4client.ruffrun): ask ruff again.
+            lint.stop()
+            lint = start_lint("json-lines")
+            findings = lint.findings()
+            buckets = make_buckets(noqa_unknown=False)
+            buckets.add(sorted(findings, key=finding_key))
     finally:
         lint.stop()
         listing.stop()

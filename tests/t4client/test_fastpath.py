@@ -116,8 +116,9 @@ def test_unicode_line_separators_inside_messages_are_not_line_breaks() -> None:
     assert finding.message == item["message"]
 
 
-def test_background_reading_covers_every_file_once(tree: Path, monkeypatch) -> None:
-    files = [str(p) for p in sorted(tree.rglob("*.py"))] * 50
+def test_reading_covers_every_file_once(tree: Path, monkeypatch) -> None:
+    unique = [str(p) for p in sorted(tree.rglob("*.py"))]
+    files = unique * 50  # a file listed more than once is still read once
     opened: list[str] = []
     real_read = scanning.read_file
 
@@ -126,12 +127,15 @@ def test_background_reading_covers_every_file_once(tree: Path, monkeypatch) -> N
         return real_read(path, buf)
 
     monkeypatch.setattr(scanning, "read_file", counting_read)
-    scanner = scanning.Scanner(files, lambda f: f)
-    scans, _, facts = scanner.finish()
-    assert scanner.finish() == (scans, _, facts)  # idempotent
-    assert sorted(opened) == sorted(files)
-    assert set(scans) == set(files)
+    scans, duplicate_ids, facts = scanning.scan_files(files, lambda f: f)
+    assert sorted(opened) == unique
+    assert list(scans) == unique
+    assert duplicate_ids == {}
     assert len(facts) == 3
+    annotated = [
+        ann for scan in scans.values() for anns in scan.annotations.values() for ann in anns
+    ]
+    assert sorted(facts) == sorted(id(ann) for ann in annotated)
 
 
 # --- the regular-expression reader of ruff's JSON Lines -------------------------------------
