@@ -43,18 +43,6 @@ def noqa_rows(data: bytes, upto: int, plain_lines: Iterable[int] = ()) -> dict[i
     return mapping
 
 
-def flat_prefix(data: bytes | bytearray, end: int, comment_quotes: int) -> bool:
-    """True when no row in ``data[:end]`` can have another noqa row than its own.
-
-    The scanner's version of the quick test in :func:`noqa_rows`, in C (``count`` and
-    ``find``) so that it costs nothing per line: ``comment_quotes`` is how many quotes the T4
-    comments in that prefix hold, which are not code. When it says no, the scanner keeps the
-    file's bytes and :func:`noqa_rows` decides.
-    """
-    quotes = data.count(b'"', 0, end) + data.count(b"'", 0, end)
-    return quotes == comment_quotes and data.find(b"\\\n", 0, end) < 0
-
-
 def _obviously_flat(head: list[bytes], plain_lines: Iterable[int]) -> bool:
     cut = set(plain_lines)
     for number, line in enumerate(head, start=1):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 from t4client.annotations import UNIFIED_TAG, annotation_facts, has_noqa, parse_line
-from t4client.noqa_rows import flat_prefix
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ class FileScan:
     """What one read of a file tells us: its annotations and which annotated lines say noqa.
 
     ``data``: the file's bytes, kept only when a row up to its last annotated line may have a
-    noqa row of its own (see t4client.noqa_rows.flat_prefix); ``None`` means each
+    noqa row of its own (see :func:`_scan_tagged`); ``None`` means each
     of those rows is its own noqa row. Files without annotations all share one empty,
     read-only scan (:data:`UNANNOTATED`).
     """
@@ -95,21 +94,21 @@ def scan_file(path: str, buf: bytearray | None = None) -> FileScan:
         return UNANNOTATED
     data, size = got
     pos = data.find(_TAG_BYTES, 0, size)
-    if pos < 0:
-        return UNANNOTATED
-    scan = FileScan()
+    return UNANNOTATED if pos < 0 else _scan_tagged(data, size, pos)
+
+
+def _scan_tagged(data: bytes | bytearray, size: int, pos: int) -> FileScan:
+    """The scan of ``data[:size]``, whose first T4 tag starts at ``pos``."""
     if data.find(b"\r", 0, size) >= 0:
-        whole = bytes(data[:size])
-        # bytes.splitlines splits on \n, \r and \r\n only — the same lines ruff numbers.
-        for lineno, raw in enumerate(whole.splitlines(), start=1):
-            if _TAG_BYTES in raw:
-                _scan_line(scan, raw, lineno)
-        if not scan.annotations:
-            return UNANNOTATED
-        scan.data = whole  # rare: t4client.noqa_rows works the rows out from the whole file
-        return scan
-    # Fast path (no \r): jump from tag to tag, counting newlines in between.
-    lineno, counted, head_end, comment_quotes, plain = 1, 0, 0, 0, True
+        return _scan_with_returns(bytes(data[:size]))
+    # Jump from tag to tag, counting newlines in between.
+    annotations: dict[int, list[Annotation]] = {}
+    noqa_lines: set[int] | frozenset[int] = _NO_LINES
+    # ``flat``: no row up to the last annotated line can have another noqa row than its own
+    # (see t4client.noqa_rows). That holds when the code before the T4 comments (everything
+    # from the start, except each annotated line's comment) has no quote, so no string, and
+    # no backslash, so no continuation. Otherwise the bytes are kept for noqa_rows to decide.
+    lineno, counted, code_from, flat = 1, 0, 0, True
     while pos >= 0:
         start = data.rfind(b"\n", 0, pos) + 1
         end = data.find(b"\n", pos, size)
@@ -117,35 +116,52 @@ def scan_file(path: str, buf: bytearray | None = None) -> FileScan:
             end = size
         lineno += data.count(b"\n", counted, start)
         counted = start
-        if _scan_line(scan, data[start:end], lineno):
-            head_end = end
-            # The quotes of the comment (from the "#" before the tag) are not code.
-            sharp = data.rfind(b"#", start, pos)
-            if sharp >= 0:
-                comment_quotes += data.count(b'"', sharp, end) + data.count(b"'", sharp, end)
-                plain = plain and data.find(b"\\", start, sharp) < 0
-            else:
-                plain = False
+        text = data[start:end].decode("utf-8", "replace")
+        anns = parse_line(text, lineno)
+        if anns:
+            annotations[lineno] = anns
+            if "noqa" in text.lower() and has_noqa(text):
+                if noqa_lines is _NO_LINES:
+                    noqa_lines = set()
+                noqa_lines.add(lineno)  # type: ignore[union-attr]
+            if flat:
+                sharp = data.rfind(b"#", start, pos)  # where this line's comment starts
+                # As text: ``b'"' in data`` first tries the bytes as an integer and pays for
+                # the TypeError; latin-1 maps each byte to one character, and cannot fail.
+                code = data[code_from:sharp].decode("latin-1")
+                flat = sharp >= 0 and '"' not in code and "'" not in code and "\\" not in code
+                code_from = end
         pos = data.find(_TAG_BYTES, end, size)
-    if not scan.annotations:
+    if not annotations:
         return UNANNOTATED
-    if not (plain and flat_prefix(data, head_end, comment_quotes)):
+    scan = FileScan()
+    scan.annotations = annotations
+    scan.noqa_lines = noqa_lines
+    if not flat:
         scan.data = bytes(data[:size])
     return scan
 
 
-def _scan_line(scan: FileScan, raw: bytes | bytearray, lineno: int) -> bool:
-    """Parse one tagged line into ``scan``; True if it holds annotations."""
-    text = raw.decode("utf-8", "replace")
-    anns = parse_line(text, lineno)
-    if not anns:
-        return False
-    scan.annotations[lineno] = anns
-    if "noqa" in text.lower() and has_noqa(text):
-        if scan.noqa_lines is _NO_LINES:
-            scan.noqa_lines = set()
-        scan.noqa_lines.add(lineno)  # type: ignore[union-attr]
-    return True
+def _scan_with_returns(whole: bytes) -> FileScan:
+    """The scan of a file holding ``\\r``: rare, so line by line, and its bytes kept."""
+    scan = FileScan()
+    # bytes.splitlines splits on \n, \r and \r\n only — the same lines ruff numbers.
+    for lineno, raw in enumerate(whole.splitlines(), start=1):
+        if raw.find(_TAG_BYTES) < 0:  # not ``in``: see _scan_tagged
+            continue
+        text = raw.decode("utf-8", "replace")
+        anns = parse_line(text, lineno)
+        if not anns:
+            continue
+        scan.annotations[lineno] = anns
+        if "noqa" in text.lower() and has_noqa(text):
+            if scan.noqa_lines is _NO_LINES:
+                scan.noqa_lines = set()
+            scan.noqa_lines.add(lineno)  # type: ignore[union-attr]
+    if not scan.annotations:
+        return UNANNOTATED
+    scan.data = whole  # t4client.noqa_rows works the rows out from the whole file
+    return scan
 
 
 def fact(ann: Annotation, duplicate_ids: dict[str, object]) -> Fact:
@@ -181,9 +197,16 @@ def scan_files(
     for path in files:
         if path in scans:  # listed twice: read once
             continue
-        scan = scans[path] = scan_file(path, buf)
-        if not scan.annotations:
+        got = read_file(path, buf)
+        if got is None:
+            scans[path] = UNANNOTATED
             continue
+        data, size = got
+        pos = data.find(_TAG_BYTES, 0, size)
+        if pos < 0:  # most files: nothing more to do
+            scans[path] = UNANNOTATED
+            continue
+        scan = scans[path] = _scan_tagged(data, size, pos)
         for lineno, anns in scan.annotations.items():
             for ann in anns:
                 if ann.tag != UNIFIED_TAG:
