@@ -72,8 +72,10 @@ class Buckets:
         self.breakdown: Counter[str] = Counter()
         self.weighted_total = 0
         self.weighted_good = 0
-        # Codes ruff reported on annotated lines (the only lines the stale check looks at).
-        self.reported: dict[tuple[str, int], set[str]] = {}
+        # Codes ruff reported on annotated rows (the only rows the stale check looks at), by
+        # file (absolute path) and row.
+        self.reported: dict[str, dict[int, set[str]]] = {}
+        self._rows_seen: dict[int, set[str]] = {}
         self._file: str | None = None
         self._path = ""
         self._by_line: dict[int, list[Annotation]] = {}
@@ -87,6 +89,7 @@ class Buckets:
         any_waivers = self.any_waivers
         last_file, path, by_line = self._file, self._path, self._by_line
         last_annotated, find_rows = self._last_annotated, self._find_rows
+        rows_seen = self._rows_seen
         for file, line, column, code, message, noqa_row in findings:
             if file != last_file:  # findings come grouped by file
                 last_file = file
@@ -99,11 +102,29 @@ class Buckets:
                 # The concise output has no noqa rows: a row other than the finding's own
                 # is possible only where the scan kept the file (strings, continuations).
                 find_rows = self.noqa_unknown and scan.data is not None
+                rows_seen = self.reported.setdefault(file, {}) if by_line else {}
             if by_line:  # most files have no annotation: they skip all of this
                 if find_rows and line < last_annotated and code != SYNTAX_CODE:
                     noqa_row = self._noqa_row(file, line, last_annotated)
-                if line in by_line or (noqa_row is not None and noqa_row in by_line):
-                    unified, old = self._covering(file, line, code, noqa_row, by_line)
+                anns = by_line.get(line)
+                if anns is not None and (noqa_row is None or noqa_row == line):
+                    # The finding's own row is annotated, and it is its noqa row too.
+                    seen = rows_seen.get(line)
+                    if seen is None:
+                        rows_seen[line] = {code}
+                    else:
+                        seen.add(code)
+                    ann = anns[0]
+                    if (  # the usual case: one unified annotation that covers the code
+                        len(anns) == 1
+                        and ann.tag == UNIFIED_TAG
+                        and code != SYNTAX_CODE
+                        and (not ann.codes or code in ann.codes)
+                    ):
+                        self._annotated(ann, path, line, column, code, message)
+                        continue
+                if anns is not None or (noqa_row is not None and noqa_row in by_line):
+                    unified, old = self._covering(rows_seen, line, code, noqa_row, by_line)
                     if unified is not None:
                         self._annotated(unified, path, line, column, code, message)
                         continue
@@ -133,10 +154,11 @@ class Buckets:
                 unannotated_append(base)
         self._file, self._path, self._by_line = last_file, path, by_line
         self._last_annotated, self._find_rows = last_annotated, find_rows
+        self._rows_seen = rows_seen
 
     def _covering(
         self,
-        file: str,
+        rows_seen: dict[int, set[str]],
         line: int,
         code: str,
         noqa_row: int | None,
@@ -151,14 +173,13 @@ class Buckets:
         """
         unified: Annotation | None = None
         old: Annotation | None = None
-        reported = self.reported
         for row in (line,) if noqa_row is None or noqa_row == line else (line, noqa_row):
             anns = by_line.get(row)
             if anns is None:
                 continue
-            seen = reported.get((file, row))
+            seen = rows_seen.get(row)
             if seen is None:
-                reported[(file, row)] = {code}
+                rows_seen[row] = {code}
             else:
                 seen.add(code)
             if code == SYNTAX_CODE:
@@ -177,17 +198,17 @@ class Buckets:
         self, unified: Annotation, path: str, line: int, column: int, code: str, message: str
     ) -> None:
         """File a finding covered by the unified annotation ``unified``."""
-        known = self.facts.get(id(unified))
-        if known is None:  # in a file ruff linted but did not list
-            known = self.facts[id(unified)] = fact(unified, self.duplicate_ids)
-        ident, status, cached = known
         w = WEIGHTS.get(code, 1)
         self.weighted_total += w
-        self.statuses.append(status)
-        entry = self._entries.get(id(unified))
+        key = id(unified)
+        entry = self._entries.get(key)
         if entry is None:
+            known = self.facts.get(key)
+            if known is None:  # in a file ruff linted but did not list
+                known = self.facts[key] = fact(unified, self.duplicate_ids)
+            ident, status, cached = known
             problems = list(cached)
-            entry = self._entries[id(unified)] = {
+            entry = self._entries[key] = {
                 "file": path,
                 "line": unified.line,
                 "code": code,
@@ -198,10 +219,11 @@ class Buckets:
                 "problems": problems,
             }
             self.annotated.append(entry)
-        else:
-            problems = entry["problems"]
+        else:  # another code of the same annotation
+            ident, status, problems = entry["id"], entry["status"], entry["problems"]
             if code not in entry["codes"]:
                 entry["codes"].append(code)
+        self.statuses.append(status)
         if not problems:
             self.weighted_good += w
             return

@@ -194,11 +194,15 @@ def _report(
     stale: list[dict[str, Any]] = []
     selected_cache: dict[str, bool] = {}
     reported, rel = b.reported, b.rel
+    nothing: dict[int, set[str]] = {}
     for filename, scan in scans.items():
+        if not scan.annotations:
+            continue
+        rows_seen = reported.get(filename, nothing)
         for lineno, anns in scan.annotations.items():
             if lineno in scan.noqa_lines and not ignore_noqa:
                 continue  # ruff hides findings on noqa lines, so absence proves nothing
-            seen = reported.get((filename, lineno), ())  # type: ignore[arg-type]
+            seen = rows_seen.get(lineno, ())
             for ann in anns:
                 for code in ann.codes:
                     if code not in seen and _selected(code, selectors, selected_cache):
