@@ -386,7 +386,7 @@ def parse_concise(
         text = out.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NeedsJSON(f"concise output is not UTF-8: {exc}") from exc
-    if not text.strip():
+    if not text or text.isspace():
         return []
     if paths is None:
         paths = {}
@@ -421,6 +421,9 @@ def _listed_path(
     return path
 
 
+_COLON, _THREE, _SPACE, _TWO = repeat(":"), repeat(3), repeat(" "), repeat(2)
+
+
 def _split_plain(
     text: str, prefix: str, known: Container[str], paths: dict[str, str | None]
 ) -> list[Finding] | None:
@@ -437,8 +440,9 @@ def _split_plain(
     try:
         # A line with fewer than three colons, or a rest without " CODE message", makes a
         # column short: zip then yields fewer columns and the unpacking raises ValueError.
-        rels, rows, columns, rests = zip(*[line.split(":", 3) for line in lines], strict=False)
-        blanks, codes, messages = zip(*[rest.split(" ", 2) for rest in rests], strict=False)
+        # map over str.split: no Python-level loop at all.
+        rels, rows, columns, rests = zip(*map(str.split, lines, _COLON, _THREE), strict=False)
+        blanks, codes, messages = zip(*map(str.split, rests, _SPACE, _TWO), strict=False)
     except ValueError:
         return None
     digits = "".join(rows) + "".join(columns)
