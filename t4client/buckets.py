@@ -9,7 +9,8 @@ order on the way; only if ruff's order ever disagrees does it start over from th
 from __future__ import annotations
 
 from collections import Counter
-from operator import itemgetter
+from itertools import islice
+from operator import itemgetter, le
 
 from t4client.annotations import UNIFIED_TAG, WEIGHTS
 from t4client.noqa_rows import noqa_rows
@@ -272,6 +273,18 @@ class Buckets:
         return rows.get(line, line)
 
 
+def _in_order(findings: list[Finding]) -> bool:
+    """Whether ``findings`` are sorted already (as ruff prints them), checked in C.
+
+    Whole findings are compared, which is stricter than :data:`finding_key`: when this says
+    yes, sorting by the key would not move anything.
+    """
+    try:
+        return all(map(le, findings, islice(findings, 1, None)))
+    except TypeError:  # a noqa row compared with None (JSON Lines): let the sort decide
+        return False
+
+
 class Stream:
     """Feeds :class:`Buckets` batch by batch in ``(file, line, column, code)`` order.
 
@@ -295,7 +308,8 @@ class Stream:
         if self.buckets is None:
             self.buckets = self.make()
         todo = self.held + batch if self.held else list(batch)
-        todo.sort(key=finding_key)
+        if not _in_order(todo):
+            todo.sort(key=finding_key)
         position = _position(todo[-1])
         cut = len(todo) - 1
         while cut > 0 and _position(todo[cut - 1]) == position:

@@ -220,16 +220,22 @@ class RuffRun:
         idle: Callable[[], bool] | None = None,
         sink: Callable[[list[Finding]], None] | None = None,
         known: Container[str] | None = None,
+        relative: dict[str, str] | None = None,
     ) -> list[Finding]:
         """Wait for the findings; ``idle``: work to do while ruff's output trickles in;
         ``sink``: called with each batch of findings as soon as it is parsed, in ruff's order
         (a batch that follows unreadable output is never passed on). For concise output,
         ``known`` holds the files ruff listed (absolute paths): a finding naming any other
-        raises :class:`NeedsJSON`, as does any line the concise reader is not sure of.
+        raises :class:`NeedsJSON`, as does any line the concise reader is not sure of;
+        ``relative`` (optional) maps listed files as ruff prints them, relative to the
+        folder it runs in, to their absolute paths, so that the reader need not work them
+        out while ruff prints.
         """
         if self.output == "concise":
             prefix = self.cwd.rstrip(os.sep) + os.sep
             paths: dict[str, str | None] = {}
+            if relative is not None:
+                paths.update(relative)
 
             def parse(block: bytes) -> list[Finding]:
                 return parse_concise(block, prefix, known or (), paths)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from itertools import repeat
 from operator import itemgetter
 
 from t4client import __version__, _launch
@@ -124,8 +125,13 @@ def run_check(
             waivers += fetch_registry_waivers(registry_key)
         active = [w for w in waivers if not w.expired(now)]  # type: ignore[arg-type]
         expired = [w for w in waivers if w.expired(now)]  # type: ignore[arg-type]
+        files = listing.files()
+        # Relative paths worked out now, while ruff lints, not while it prints: the filing
+        # and the concise reader look them up there (ruff prints them relative to the root).
+        relative = _relative_paths(files, prefix)
+        rel_cache.update(zip(relative.values(), relative, strict=True))
         # The files are read (and what depends on them alone worked out) while ruff lints.
-        scans, duplicate_ids, facts = scan_files(listing.files(), rel)
+        scans, duplicate_ids, facts = scan_files(files, rel)
 
         def make_buckets(*, noqa_unknown: bool = True) -> Buckets:
             return Buckets(
@@ -134,7 +140,7 @@ def run_check(
 
         stream = Stream(make_buckets)
         try:
-            findings = lint.findings(sink=stream.add, known=frozenset(scans))
+            findings = lint.findings(sink=stream.add, known=frozenset(scans), relative=relative)
             buckets = stream.result(findings)
         except NeedsJSON:
             # Something only JSON reads for sure (see t4client.ruffrun): ask ruff again.
@@ -165,6 +171,15 @@ def run_check(
         repository=repository,
         commit=commit,
     )
+
+
+def _relative_paths(files: list[str], prefix: str) -> dict[str, str]:
+    """``{relative path: absolute path}`` of the listed ``files`` under ``prefix`` (the
+    root with a trailing separator), as ruff prints them; ``{}`` unless every file is
+    under it and the separator is ``/`` (then a relative path is a slice of the absolute)."""
+    if os.sep != "/" or not all(map(str.startswith, files, repeat(prefix))):
+        return {}
+    return dict(zip(map(itemgetter(slice(len(prefix), None)), files), files, strict=True))
 
 
 def _report(
