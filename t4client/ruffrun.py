@@ -141,14 +141,10 @@ class RuffRun:
                 ) from exc
         self.proc = proc
 
-    def _read(
-        self, on_stdout: Callable[[bytes], None], idle: Callable[[], bool] | None = None
-    ) -> bytes:
+    def _read(self, on_stdout: Callable[[bytes], None]) -> bytes:
         """Hand stdout to ``on_stdout`` chunk by chunk as ruff writes it; return stderr.
 
-        Ruff prints its findings as it serialises them, so they can be parsed meanwhile. Once
-        ruff has started printing (its parallel work is over), ``idle`` is called whenever no
-        output is waiting; it returns False when it has nothing left to do.
+        Ruff prints its findings as it serialises them, so they can be parsed meanwhile.
         """
         proc = self.proc
         if os.name == "nt":  # pragma: no cover - select() cannot wait on pipes on Windows
@@ -166,23 +162,14 @@ class RuffRun:
         out_fd = fds[0]
         err: list[bytes] = []
         waiting = list(fds)
-        printing = False
         try:
             while waiting:
-                if printing and idle is not None:
-                    ready, _, _ = select.select(waiting, [], [], 0)
-                    if not ready:
-                        if not idle():
-                            idle = None
-                        continue
-                else:
-                    ready, _, _ = select.select(waiting, [], [])
+                ready, _, _ = select.select(waiting, [], [])
                 for fd in ready:
                     data = os.read(fd, 1 << 20)
                     if not data:
                         waiting.remove(fd)
                     elif fd == out_fd:
-                        printing = True
                         on_stdout(data)
                     else:
                         err.append(data)
@@ -217,14 +204,13 @@ class RuffRun:
 
     def findings(
         self,
-        idle: Callable[[], bool] | None = None,
         sink: Callable[[list[Finding]], None] | None = None,
         known: Container[str] | None = None,
         relative: dict[str, str] | None = None,
     ) -> list[Finding]:
-        """Wait for the findings; ``idle``: work to do while ruff's output trickles in;
-        ``sink``: called with each batch of findings as soon as it is parsed, in ruff's order
-        (a batch that follows unreadable output is never passed on). For concise output,
+        """Wait for the findings; ``sink``: called with each batch of findings as soon as it
+        is parsed, in ruff's order (a batch that follows unreadable output is never passed
+        on). For concise output,
         ``known`` holds the files ruff listed (absolute paths): a finding naming any other
         raises :class:`NeedsJSON`, as does any line the concise reader is not sure of;
         ``relative`` (optional) maps listed files as ruff prints them, relative to the
@@ -243,7 +229,7 @@ class RuffRun:
             parser = _StreamParser(sink, parse)
         else:
             parser = _StreamParser(sink)
-        err = self._read(parser.feed, idle)
+        err = self._read(parser.feed)
         self._check_status(err, parser.head)
         return parser.close()
 
