@@ -208,9 +208,10 @@ class RuffRun:
         known: Container[str] | None = None,
         relative: dict[str, str] | None = None,
     ) -> list[Finding]:
-        """Wait for the findings; ``sink``: called with each batch of findings as soon as it
-        is parsed, in ruff's order (a batch that follows unreadable output is never passed
-        on). For concise output,
+        """Wait for the findings.
+
+        ``sink``: called with each batch of findings as soon as it is parsed, in ruff's order
+        (a batch that follows unreadable output is never passed on). For concise output,
         ``known`` holds the files ruff listed (absolute paths): a finding naming any other
         raises :class:`NeedsJSON`, as does any line the concise reader is not sure of;
         ``relative`` (optional) maps listed files as ruff prints them, relative to the
