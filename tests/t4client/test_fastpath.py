@@ -463,3 +463,58 @@ def test_head_start_gives_the_listing_one_ruff_thread(tree: Path, monkeypatch) -
     monkeypatch.setattr(os, "posix_spawn", spy)
     _launch.prestart(["--json-only", "--paths", "."])
     assert sorted(seen) == [(False, None), (True, "1")]
+
+
+# --- seventh session: work moved before ruff prints, and checks done in C -------------------
+
+
+def test_a_batch_in_order_is_not_sorted_again() -> None:
+    from t4client.buckets import _in_order
+
+    a = "/r/a.py"
+    in_order = [_finding(a, 1, 1, "F401"), _finding(a, 1, 5, "E702"), _finding(a, 2, 1, "F821")]
+    assert _in_order(in_order)
+    assert _in_order([]) and _in_order(in_order[:1])
+    assert not _in_order([in_order[1], in_order[0]])
+    # The same position and code with noqa rows JSON gave (an int and None) cannot be
+    # compared: the sort decides, with the key, as before.
+    tie = [
+        ruffrun.Finding(a, 1, 1, "F401", "m", 3),
+        ruffrun.Finding(a, 1, 1, "F401", "m", None),
+    ]
+    assert not _in_order(tie)
+
+
+def test_relative_paths_of_the_listed_files(tmp_path: Path) -> None:
+    from t4client.validator import _relative_paths
+
+    prefix = str(tmp_path) + os.sep
+    files = [prefix + "a.py", prefix + "pkg/b.py"]
+    assert _relative_paths(files, prefix) == {"a.py": files[0], "pkg/b.py": files[1]}
+    assert _relative_paths([*files, "/elsewhere/c.py"], prefix) == {}  # then worked out later
+    assert _relative_paths([], prefix) == {}
+
+
+def test_concise_reader_seeded_with_relative_paths_reads_the_same(tmp_path: Path) -> None:
+    prefix = str(tmp_path) + "/"
+    known = {prefix + "a.py", prefix + "pkg/b.py"}
+    block = b"a.py:1:8: F401 `os` imported but unused\npkg/b.py:2:1: F821 Undefined name `x`\n"
+    seeded = {"a.py": prefix + "a.py", "pkg/b.py": prefix + "pkg/b.py"}
+    assert ruffrun.parse_concise(block, prefix, known, dict(seeded)) == ruffrun.parse_concise(
+        block, prefix, known
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # Code before the T4 comments is what counts, through every annotated line.
+        ("import os" + ann("T4-p") + "\nimport re" + ann("T4-q") + "\n", False),
+        ("import os" + ann("T4-p") + "\ns = 'x'\nimport re" + ann("T4-q") + "\n", True),
+        ("x = 1  # see C:\\path\nimport os" + ann("T4-p") + "\n", True),  # conservative
+    ],
+)
+def test_scan_judges_the_code_before_each_comment(repo: Path, text: str, kept: bool) -> None:
+    scan = scanning.scan_file(str(write(repo, "m.py", text)))
+    assert scan.annotations
+    assert (scan.data is not None) is kept
