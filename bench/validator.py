@@ -16,10 +16,12 @@ Before timing, ``t4client`` is compiled to bytecode, as installing it does (see 
 Figures on the shared 2-vCPU sandbox (no cache): 1.80x before the regex reader, streamed
 filing, argparse-free start and GC-free run; 1.53-1.65x with JSON Lines; 1.31-1.53x with the
 concise output and the once-per-annotation report; 1.41-1.45x with the leaner file reading
-(fifth session); 1.34-1.45x in the sixth (--repeat 25, a busier machine). See docs/t4client.md
-("Benchmark") for where the remaining time goes, part by part.
+(fifth session); 1.34-1.45x in the sixth (--repeat 25, a busier machine); 1.27-1.36x in the
+seventh, 1.33-1.44x with --without-rust-backtrace. See docs/t4client.md ("Benchmark") for
+where the remaining time goes, part by part.
 
     .venv/bin/python bench/validator.py [--files 2000] [--lines 100] [--repeat 5]
+                                        [--without-rust-backtrace]
 """
 
 from __future__ import annotations
@@ -112,6 +114,11 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--lines", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--without-rust-backtrace",
+        action="store_true",
+        help="run both commands without RUST_BACKTRACE/RUST_LIB_BACKTRACE (as CI runners do)",
+    )
     args = parser.parse_args()
 
     # Time t4client as installed: pip compiles a package's modules to bytecode on install.
@@ -121,6 +128,19 @@ def main() -> int:
     compileall.compile_dir(ROOT / "t4client", quiet=1)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("T4_API_KEY", None)  # no registry round trip: this measures the validator itself
+    # RUST_BACKTRACE=1 (set in some shells, this sandbox's among them) makes ruff capture a
+    # backtrace for every internal error it creates and handles, about a tenth of its CPU on
+    # this tree. It slows plain ruff and the validator's ruff alike, which flatters the ratio;
+    # CI runners do not set it.
+    backtrace = [name for name in ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE") if env.get(name)]
+    if args.without_rust_backtrace:
+        for name in backtrace:
+            del env[name]
+    elif backtrace:
+        print(
+            f"note: {', '.join(backtrace)} is set, which slows ruff (both commands) and lowers "
+            "the ratio; --without-rust-backtrace measures as CI runners run"
+        )
     ruff = ruff_command()
     select = ",".join(DEFAULT_CODES)
     with tempfile.TemporaryDirectory(prefix="t4bench-") as tmp:
