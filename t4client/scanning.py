@@ -108,6 +108,9 @@ def _scan_tagged(data: bytes | bytearray, size: int, pos: int) -> FileScan:
     # (see t4client.noqa_rows). That holds when the code before the T4 comments (everything
     # from the start, except each annotated line's comment) has no quote, so no string, and
     # no backslash, so no continuation. Otherwise the bytes are kept for noqa_rows to decide.
+    # The comments themselves are left out: a quote or a backslash in a comment starts no
+    # string and continues no line (until the seventh session a backslash at the end of a T4
+    # comment kept the bytes too, needlessly).
     lineno, counted, code_from, flat = 1, 0, 0, True
     while pos >= 0:
         start = data.rfind(b"\n", 0, pos) + 1

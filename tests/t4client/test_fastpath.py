@@ -518,3 +518,13 @@ def test_scan_judges_the_code_before_each_comment(repo: Path, text: str, kept: b
     scan = scanning.scan_file(str(write(repo, "m.py", text)))
     assert scan.annotations
     assert (scan.data is not None) is kept
+
+
+def test_a_backslash_ending_a_t4_comment_continues_nothing(repo: Path) -> None:
+    from t4client.noqa_rows import noqa_rows
+
+    text = "import os" + ann("T4-a") + " \\\nimport re" + ann("T4-b") + "\n"
+    scan = scanning.scan_file(str(write(repo, "b.py", text)))
+    assert list(scan.annotations) == [1, 2]
+    assert scan.data is None  # every row is its own noqa row ...
+    assert noqa_rows(text.encode(), 2) == {}  # ... as the tokenizer agrees
