@@ -284,16 +284,13 @@ def annotation_facts(ann: Annotation) -> Fact:
         problems.append("missing_code")
     if status == "unknown":
         problems.append("invalid_status")
-    owner = data.get("owner")  # _filled(), inline: this runs once per annotation
-    if not (owner.__class__ is str and owner.strip()) and not _filled(owner):
+    if not _filled(data.get("owner")):
         problems.append("missing_owner")
     # The registry's rule (intents.models.TICKET_REQUIRED), so that the validator and
     # /metrics/summary agree (SPEC): a bare reservation needs no ticket yet, and an implemented
     # intent is not scored; every other annotation, a waiver included, tracks a ticket.
-    if status not in _NO_TICKET_NEEDED:
-        ticket = data.get("ticket")
-        if not (ticket.__class__ is str and ticket.strip()) and not _filled(ticket):
-            problems.append("missing_ticket")
+    if status not in _NO_TICKET_NEEDED and not _filled(data.get("ticket")):
+        problems.append("missing_ticket")
     reason = data.get("reason")
     if not isinstance(reason, str) or reason.strip().lower() in GENERIC_REASONS:
         problems.append("missing_or_generic_reason")

@@ -45,11 +45,8 @@ class Buckets:
         expired: list[Waiver],
         *,
         noqa_unknown: bool = False,
-        rel_paths: dict[str, str] | None = None,
     ) -> None:
         self.scans = scans
-        # What ``rel`` answers, worked out before ruff prints (looked up without a call).
-        self.rel_paths = rel_paths if rel_paths is not None else {}
         # Findings from ruff's concise output carry no noqa_row: work it out (per file, once)
         # for findings above a file's last annotated line, the only ones it can matter for.
         self.noqa_unknown = noqa_unknown
@@ -93,14 +90,14 @@ class Buckets:
         any_waivers = self.any_waivers
         last_file, path, by_line = self._file, self._path, self._by_line
         last_annotated, find_rows = self._last_annotated, self._find_rows
-        rows_seen, rel_paths = self._rows_seen, self.rel_paths
+        rows_seen = self._rows_seen
         for file, line, column, code, message, noqa_row in findings:
             if file != last_file:  # findings come grouped by file
                 last_file = file
                 scan = scans.get(file)
                 if scan is None:  # ruff linted a file discovery did not list: read it once
                     scan = scans[file] = scan_file(file)
-                path = rel_paths.get(file) or self.rel(file)
+                path = self.rel(file)
                 by_line = scan.annotations
                 last_annotated = max(by_line) if by_line else 0
                 # The concise output has no noqa rows: a row other than the finding's own

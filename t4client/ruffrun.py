@@ -451,8 +451,8 @@ def _split_plain(
             return None
     try:
         # Each distinct number converted once: rows and columns repeat across a run's files.
-        row_of = {text: int(text) for text in set(rows)}
-        column_of = {text: int(text) for text in set(columns)}
+        row_of = {number: int(number) for number in set(rows)}
+        column_of = {number: int(number) for number in set(columns)}
     except ValueError:  # an empty row or column
         return None
     return list(

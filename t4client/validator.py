@@ -135,14 +135,7 @@ def run_check(
 
         def make_buckets(*, noqa_unknown: bool = True) -> Buckets:
             return Buckets(
-                scans,
-                facts,
-                duplicate_ids,
-                rel,
-                active,
-                expired,
-                noqa_unknown=noqa_unknown,
-                rel_paths=rel_cache,
+                scans, facts, duplicate_ids, rel, active, expired, noqa_unknown=noqa_unknown
             )
 
         stream = Stream(make_buckets)
