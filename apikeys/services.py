@@ -37,7 +37,7 @@ def _validate(
     scopes: list[str],
     expires_in_days: int | None,
     daily_limit: Decimal,
-    rate_per_minute: int = 120,
+    rate_per_minute: int | None = None,
 ) -> None:
     if not agent_id.strip():
         raise DomainError("agent_id must not be empty.", code="invalid_agent_id")
@@ -53,7 +53,9 @@ def _validate(
             f"daily_limit must be between 0 and {MAX_DAILY_LIMIT}.", code="invalid_daily_limit"
         )
     # Checked here, not only by the API: a command line or a script calls the service too.
-    if isinstance(rate_per_minute, bool) or not 1 <= rate_per_minute <= MAX_RATE_PER_MINUTE:
+    if rate_per_minute is not None and (
+        isinstance(rate_per_minute, bool) or not 1 <= rate_per_minute <= MAX_RATE_PER_MINUTE
+    ):
         raise DomainError(
             f"rate_per_minute must be between 1 and {MAX_RATE_PER_MINUTE:,}.",
             code="invalid_rate",

@@ -29,6 +29,7 @@ from .services import (
     intent_transition,
     intent_update,
     missing_for_status,
+    past_expiry_refusal,
     transition_allowed,
 )
 
@@ -117,9 +118,9 @@ class IntentAdminForm(forms.ModelForm):
             if missing:
                 raise ValidationError(f"Status {new} needs: {', '.join(missing)}.")
             now = timezone.now()
-            if new == IntentStatus.ACCEPTED and probe.expires_at and probe.expires_at <= now:
-                raise ValidationError("A waiver's expires_at must be in the future.")
-            refusal = expiry_refusal(new, probe.expires_at, now)
+            refusal = past_expiry_refusal(new, probe.expires_at, now) or expiry_refusal(
+                new, probe.expires_at, now
+            )
             if refusal:
                 raise ValidationError(refusal)
         return data

@@ -16,6 +16,9 @@ ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 CODE_RE = re.compile(r"^(?:[A-Z]{1,6}[0-9]{1,4}|UNKNOWN)$")
 # Path segments of the list endpoints; an intent with one of these ids could never be read.
 RESERVED_IDS = frozenset({"stale", "by_file", "by_owner"})
+# The API's limit for the free-text fields (import text, reason, suggestion), which the
+# database does not bound.
+TEXT_LIMIT = 10_000
 
 # SPEC "Intents": generic reasons, compared case-insensitively after trimming.
 GENERIC_REASONS = frozenset(

@@ -24,12 +24,11 @@ from t4site.db import MAX_INT_COLUMN
 from t4site.errors import DomainError
 from t4site.redaction import contains_api_key, redact_data
 
-from .models import CODE_RE, ID_RE, Intent, IntentStatus, QualityReport
+from .models import CODE_RE, ID_RE, TEXT_LIMIT, Intent, IntentStatus, QualityReport
 from .services import intent_create, intent_transition, intent_update, transition_allowed
 
 # Annotation fields copied onto a new or existing intent (file/line come from the finding).
 SYNCED_FIELDS = ("owner", "ticket", "reason", "reason_category", "suggestion")
-_TEXT_LIMIT = 10_000  # the API's limit for the free-text fields
 
 
 class _Unusable(Exception):
@@ -37,7 +36,7 @@ class _Unusable(Exception):
 
 
 def _limit(name: str) -> int:
-    return Intent._meta.get_field(name).max_length or _TEXT_LIMIT
+    return Intent._meta.get_field(name).max_length or TEXT_LIMIT
 
 
 @dataclass
@@ -241,13 +240,13 @@ def report_create(
         # Every intent the report names, read in one query (not one per annotation); the sync
         # keeps this map current with what each service call returns, so an id listed twice
         # sees the first one's write.
-        ids = {_text(item.get("id"), 200) for item in annotated + stale}
-        known = Intent.objects.in_bulk([intent_id for intent_id in ids if intent_id])
-        _each(annotated, _sync_annotation, result, api_key=api_key, actor=actor, known=known)
         # An annotation listing several codes is stale for one code while still in the code
         # for another: it is not paid off until it is stale for every code.
         live = {_text(item.get("id"), 200) for item in annotated}
         stale = [item for item in stale if _text(item.get("id"), 200) not in live]
+        ids = live | {_text(item.get("id"), 200) for item in stale}
+        known = Intent.objects.in_bulk([intent_id for intent_id in ids if intent_id])
+        _each(annotated, _sync_annotation, result, api_key=api_key, actor=actor, known=known)
         _each(stale, _sync_stale, result, actor=actor, known=known)
     parsed: datetime | None = parse_datetime(timestamp) if timestamp else None
     report = QualityReport.objects.create(

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from t4site.db import MAX_INT_COLUMN
 from t4site.serializers import StrictInputSerializer
 
-from .models import CODE_RE, ID_RE, RESERVED_IDS, Intent, IntentStatus, IntentType
+from .models import CODE_RE, ID_RE, RESERVED_IDS, TEXT_LIMIT, Intent, IntentStatus, IntentType
 from .services import validate_file_path
 
 SERVER_OWNED = ("created_at", "modified_at", "resolved_at", "created_by", "stale_since")
@@ -21,11 +21,11 @@ class _IntentFieldsInput(StrictInputSerializer):
     code = serializers.RegexField(CODE_RE, max_length=16)
     type = serializers.ChoiceField(choices=IntentType.choices, required=False)
     file = serializers.CharField(max_length=1024, trim_whitespace=True)
-    line = serializers.IntegerField(min_value=1, max_value=2_147_483_647)
-    import_text = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    line = serializers.IntegerField(min_value=1, max_value=MAX_INT_COLUMN)
+    import_text = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_LIMIT)
     reason_category = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
-    suggestion = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_LIMIT)
+    suggestion = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_LIMIT)
     owner = serializers.CharField(required=False, allow_blank=True, max_length=128)
     ticket = serializers.CharField(required=False, allow_blank=True, max_length=128)
     eta = serializers.DateField(required=False, allow_null=True)

@@ -68,6 +68,16 @@ def transition_allowed(from_status: str, to_status: str) -> bool:
     return to_status in ALLOWED_TRANSITIONS.get(from_status, frozenset())
 
 
+def past_expiry_refusal(
+    to_status: str | None, expires_at: datetime | None, now: datetime
+) -> str | None:
+    """Why a waiver (``to_status`` accepted) expiring at ``expires_at`` is refused, or None:
+    its expiry must lie ahead. One rule for create, update and the admin form."""
+    if to_status == S.ACCEPTED and expires_at is not None and expires_at <= now:
+        return "A waiver's expires_at must be in the future."
+    return None
+
+
 def expiry_refusal(to_status: str, expires_at: datetime | None, now: datetime) -> str | None:
     """Why a move to ``to_status`` is refused for a waiver expiring at ``expires_at``, or None.
 
@@ -215,10 +225,10 @@ def _apply(
                 f"Status {new_status} needs: {', '.join(missing)}{hint}.",
                 extra={"from": old_status, "to": new_status, "missing": missing},
             )
-        if new_status == S.ACCEPTED and updated.expires_at <= now:
+        refusal = past_expiry_refusal(new_status, updated.expires_at, now)
+        if refusal:
             raise InvalidTransition(
-                "A waiver's expires_at must be in the future.",
-                extra={"from": old_status, "to": new_status, "missing": ["expires_at"]},
+                refusal, extra={"from": old_status, "to": new_status, "missing": ["expires_at"]}
             )
         refusal = expiry_refusal(new_status, updated.expires_at, now)
         if refusal:
@@ -339,13 +349,12 @@ def intent_create(
     """
     values = _normalise({"code": code, "file": file, "line": line, **fields})
     check_values({"id": id})
-    expires_at = values.get("expires_at")
-    if status == S.ACCEPTED and expires_at is not None and expires_at <= timezone.now():
-        # Checked here: the transition below would take a past expiry for "none given" and
-        # replace it by the default, where PATCH refuses the same value.
+    # Checked here: the transition below would take a past expiry for "none given" and
+    # replace it by the default, where PATCH refuses the same value.
+    refusal = past_expiry_refusal(status, values.get("expires_at"), timezone.now())
+    if refusal:
         raise InvalidTransition(
-            "A waiver's expires_at must be in the future.",
-            extra={"from": S.RESERVED, "to": status, "missing": ["expires_at"]},
+            refusal, extra={"from": S.RESERVED, "to": status, "missing": ["expires_at"]}
         )
     if Intent.objects.filter(pk=id).exists():
         raise Conflict(f"An intent with id '{id}' already exists.", code="duplicate_id")

@@ -13,13 +13,13 @@ from django.utils import timezone
 PRICE_PLACES = 6
 COST_PLACES = 10
 ZERO = Decimal("0")
-_COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
+COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)  # one unit of the last cost place
 
 
 def money_text(amount: Decimal) -> str:
     """A money amount as the API writes it everywhere: plain digits, ``COST_PLACES``
     decimals (``0.0000001500``), never an exponent (``str()`` gives ``1.5E-7``)."""
-    return format(amount.quantize(_COST_QUANTUM), "f")
+    return format(amount.quantize(COST_QUANTUM), "f")
 
 
 class ModelPrice(models.Model):

@@ -15,10 +15,8 @@ from django.utils import timezone
 from apikeys.models import APIKey
 
 from .errors import UnpricedModel
-from .models import COST_PLACES, ZERO, KeyDailyBudget, LLMUsage, ModelPrice
+from .models import COST_QUANTUM, ZERO, KeyDailyBudget, LLMUsage, ModelPrice
 from .pricing import Price
-
-_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
 
 
 def utc_today() -> date:
@@ -76,7 +74,7 @@ class BudgetSnapshot:
 
     def __post_init__(self) -> None:
         left = self.limit - self.spent - self.reserved
-        object.__setattr__(self, "remaining", max(ZERO, left).quantize(_QUANTUM))
+        object.__setattr__(self, "remaining", max(ZERO, left).quantize(COST_QUANTUM))
 
     def __iter__(self) -> Iterator[Decimal]:
         return iter((self.spent, self.reserved, self.remaining))
