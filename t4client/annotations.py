@@ -96,7 +96,7 @@ class Annotation:
     annotation then covers any code).
     """
 
-    __slots__ = ("codes", "column", "data", "line", "parse_error", "tag", "text")
+    __slots__ = ("code_slot", "codes", "column", "data", "line", "parse_error", "tag", "text")
 
     def __init__(
         self,
@@ -115,6 +115,9 @@ class Annotation:
         self.data = data
         self.parse_error = parse_error
         self.codes = [] if codes is None else codes
+        # Where this annotation's codes start in the run's CodeSlots (t4client.scanning): the
+        # filing marks there which of its codes ruff reported. -1 until it is numbered.
+        self.code_slot = -1
 
     def _key(self) -> tuple[Any, ...]:
         return (

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from t4client.annotations import Annotation, Fact
     from t4client.ruffrun import Finding
-    from t4client.scanning import FileScan
+    from t4client.scanning import CodeSlots, FileScan
     from t4client.waivers import Waiver
 
 SYNTAX_CODE = "invalid-syntax"
@@ -40,6 +40,7 @@ class Buckets:
         scans: dict[str, FileScan],
         facts: dict[int, Fact],
         duplicate_ids: dict[str, Any],
+        slots: CodeSlots,
         rel: Callable[[str], str],
         waivers: list[Waiver],
         expired: list[Waiver],
@@ -73,10 +74,12 @@ class Buckets:
         self.breakdown: Counter[str] = Counter()
         self.weighted_total = 0
         self.weighted_good = 0
-        # Codes ruff reported on annotated rows (the only rows the stale check looks at), by
-        # file (absolute path) and row.
-        self.reported: dict[str, dict[int, set[str]]] = {}
-        self._rows_seen: dict[int, set[str]] = {}
+        # One byte per slot of ``slots``: 1 once ruff reported that code on that annotation's
+        # line (any finding there, whatever bucket it lands in). The unmarked slots are the
+        # stale annotations. A byte per pair, not a set per row: nothing is allocated per
+        # finding, and the report finds the few unmarked slots with bytearray.find.
+        self.slots = slots
+        self.marks = bytearray(len(slots))
         self._file: str | None = None
         self._path = ""
         self._by_line: dict[int, list[Annotation]] = {}
@@ -90,31 +93,28 @@ class Buckets:
         any_waivers = self.any_waivers
         last_file, path, by_line = self._file, self._path, self._by_line
         last_annotated, find_rows = self._last_annotated, self._find_rows
-        rows_seen = self._rows_seen
+        marks = self.marks
         for file, line, column, code, message, noqa_row in findings:
             if file != last_file:  # findings come grouped by file
                 last_file = file
                 scan = scans.get(file)
                 if scan is None:  # ruff linted a file discovery did not list: read it once
                     scan = scans[file] = scan_file(file)
+                    self.slots.number_scan(file, scan)
+                    marks = self.marks
+                    marks += bytes(len(self.slots) - len(marks))
                 path = self.rel(file)
                 by_line = scan.annotations
                 last_annotated = max(by_line) if by_line else 0
                 # The concise output has no noqa rows: a row other than the finding's own
                 # is possible only where the scan kept the file (strings, continuations).
                 find_rows = self.noqa_unknown and scan.data is not None
-                rows_seen = self.reported.setdefault(file, {}) if by_line else {}
             if by_line:  # most files have no annotation: they skip all of this
                 if find_rows and line < last_annotated and code != SYNTAX_CODE:
                     noqa_row = self._noqa_row(file, line, last_annotated)
                 anns = by_line.get(line)
                 if anns is not None and (noqa_row is None or noqa_row == line):
                     # The finding's own row is annotated, and it is its noqa row too.
-                    seen = rows_seen.get(line)
-                    if seen is None:
-                        rows_seen[line] = {code}
-                    else:
-                        seen.add(code)
                     ann = anns[0]
                     if (  # the usual case: one unified annotation that covers the code
                         len(anns) == 1
@@ -122,10 +122,14 @@ class Buckets:
                         and code != SYNTAX_CODE
                         and (not ann.codes or code in ann.codes)
                     ):
+                        if len(ann.codes) == 1:  # its one code, reported
+                            marks[ann.code_slot] = 1
+                        elif ann.codes:
+                            self._mark(anns, code)
                         self._annotated(ann, path, line, column, code, message)
                         continue
                 if anns is not None or (noqa_row is not None and noqa_row in by_line):
-                    unified, old = self._covering(rows_seen, line, code, noqa_row, by_line)
+                    unified, old = self._covering(line, code, noqa_row, by_line)
                     if unified is not None:
                         self._annotated(unified, path, line, column, code, message)
                         continue
@@ -155,11 +159,9 @@ class Buckets:
                 unannotated_append(base)
         self._file, self._path, self._by_line = last_file, path, by_line
         self._last_annotated, self._find_rows = last_annotated, find_rows
-        self._rows_seen = rows_seen
 
     def _covering(
         self,
-        rows_seen: dict[int, set[str]],
         line: int,
         code: str,
         noqa_row: int | None,
@@ -168,9 +170,9 @@ class Buckets:
         """``(unified, legacy)``: the first annotation of each kind covering the finding.
 
         Annotations on the finding's line and on its noqa row count (the row a suppression
-        comment belongs on, for findings spanning several lines). Every code reported on an
-        annotated row is recorded for the stale check, syntax errors included; a syntax
-        error itself is never covered.
+        comment belongs on, for findings spanning several lines). The annotations on those
+        rows that list the code are marked as reported (see :attr:`marks`); a syntax error
+        is never covered.
         """
         unified: Annotation | None = None
         old: Annotation | None = None
@@ -178,11 +180,7 @@ class Buckets:
             anns = by_line.get(row)
             if anns is None:
                 continue
-            seen = rows_seen.get(row)
-            if seen is None:
-                rows_seen[row] = {code}
-            else:
-                seen.add(code)
+            self._mark(anns, code)
             if code == SYNTAX_CODE:
                 continue
             for ann in anns:
@@ -194,6 +192,17 @@ class Buckets:
                 elif old is None:
                     old = ann
         return unified, old
+
+    def _mark(self, anns: list[Annotation], code: str) -> None:
+        """Mark ``code`` as reported for each of ``anns`` (one row's) that lists it."""
+        marks = self.marks
+        for ann in anns:
+            codes = ann.codes
+            if code in codes:
+                base = ann.code_slot
+                for i, listed in enumerate(codes):
+                    if listed == code:  # an annotation may list a code twice
+                        marks[base + i] = 1
 
     def _annotated(
         self, unified: Annotation, path: str, line: int, column: int, code: str, message: str

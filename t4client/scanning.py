@@ -167,6 +167,42 @@ def _scan_with_returns(whole: bytes) -> FileScan:
     return scan
 
 
+class CodeSlots:
+    """Every ``(annotation, code)`` pair of a run's files, numbered in reading order.
+
+    Slot ``i`` is code ``anns[i].codes[i - anns[i].code_slot]`` of annotation ``anns[i]``,
+    on its line of ``files[i]`` (absolute path). The filing marks a slot when ruff reports
+    that code on that line (see t4client.buckets), in a ``bytearray`` as long as the slots:
+    the stale annotations are the unmarked slots, found without visiting the others.
+    """
+
+    __slots__ = ("anns", "files")
+
+    def __init__(self) -> None:
+        self.anns: list[Annotation] = []
+        self.files: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.anns)
+
+    def number(self, path: str, ann: Annotation) -> None:
+        """Give ``ann`` (on a line of ``path``) a slot for each of its codes."""
+        anns = self.anns
+        ann.code_slot = len(anns)
+        n = len(ann.codes)
+        if n == 1:
+            anns.append(ann)
+            self.files.append(path)
+        elif n:
+            anns += [ann] * n
+            self.files += [path] * n
+
+    def number_scan(self, path: str, scan: FileScan) -> None:
+        for anns in scan.annotations.values():
+            for ann in anns:
+                self.number(path, ann)
+
+
 def fact(ann: Annotation, duplicate_ids: dict[str, object]) -> Fact:
     """``(id, status, quality problems)`` of a unified annotation."""
     ident, status, problems = annotation_facts(ann)
@@ -177,8 +213,8 @@ def fact(ann: Annotation, duplicate_ids: dict[str, object]) -> Fact:
 
 def scan_files(
     files: list[str], rel: Callable[[str], str]
-) -> tuple[dict[str, FileScan], dict[str, set[tuple[str, int]]], dict[int, Fact]]:
-    """``(scans, duplicate ids, annotation facts)`` of ``files``, each read once.
+) -> tuple[dict[str, FileScan], dict[str, set[tuple[str, int]]], dict[int, Fact], CodeSlots]:
+    """``(scans, duplicate ids, annotation facts, code slots)`` of ``files``, each read once.
 
     ``check`` calls this while ruff lints, in its main thread at normal priority. Ruff keeps
     both cores of the benchmark VM busy, so the CPU this takes is what counts, not when it
@@ -196,6 +232,8 @@ def scan_files(
     # (absolute paths; only the duplicates are made relative, at the end).
     first_seen: dict[str, tuple[str, int]] = {}
     repeated: dict[str, set[tuple[str, int]]] = {}
+    slots = CodeSlots()
+    number = slots.number
     buf = new_buffer()
     for path in files:
         if path in scans:  # listed twice: read once
@@ -203,6 +241,7 @@ def scan_files(
         scan = scans[path] = scan_file(path, buf)
         for lineno, anns in scan.annotations.items():
             for ann in anns:
+                number(path, ann)
                 if ann.tag != UNIFIED_TAG:
                     continue
                 known = facts[id(ann)] = annotation_facts(ann)
@@ -221,4 +260,4 @@ def scan_files(
                 for ann in anns:
                     if not ann.legacy and ann.id in duplicate_ids:
                         facts[id(ann)][2].append("duplicate_id")
-    return scans, duplicate_ids, facts
+    return scans, duplicate_ids, facts, slots

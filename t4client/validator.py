@@ -131,11 +131,18 @@ def run_check(
         relative = _relative_paths(files, prefix)
         rel_cache.update(zip(relative.values(), relative, strict=True))
         # The files are read (and what depends on them alone worked out) while ruff lints.
-        scans, duplicate_ids, facts = scan_files(files, rel)
+        scans, duplicate_ids, facts, slots = scan_files(files, rel)
 
         def make_buckets(*, noqa_unknown: bool = True) -> Buckets:
             return Buckets(
-                scans, facts, duplicate_ids, rel, active, expired, noqa_unknown=noqa_unknown
+                scans,
+                facts,
+                duplicate_ids,
+                slots,
+                rel,
+                active,
+                expired,
+                noqa_unknown=noqa_unknown,
             )
 
         stream = Stream(make_buckets)
@@ -206,31 +213,31 @@ def _report(
         if entries:
             counts_by_status[name] = len(entries)
 
+    # The stale annotations: the (annotation, code) slots the filing left unmarked.
     stale: list[dict[str, Any]] = []
     selected_cache: dict[str, bool] = {}
-    reported, rel = b.reported, b.rel
-    nothing: dict[int, set[str]] = {}
-    for filename, scan in scans.items():
-        if not scan.annotations:
-            continue
-        rows_seen = reported.get(filename, nothing)
-        for lineno, anns in scan.annotations.items():
-            if lineno in scan.noqa_lines and not ignore_noqa:
-                continue  # ruff hides findings on noqa lines, so absence proves nothing
-            seen = rows_seen.get(lineno, ())
-            for ann in anns:
-                for code in ann.codes:
-                    if code not in seen and _selected(code, selectors, selected_cache):
-                        stale.append(
-                            {
-                                "file": rel(filename),
-                                "line": lineno,
-                                "code": code,
-                                "id": ann.id,
-                                "tag": ann.tag,
-                                "text": ann.text,
-                            }
-                        )
+    marks, slots, rel = b.marks, b.slots, b.rel
+    pos = marks.find(0)
+    while pos >= 0:
+        ann = slots.anns[pos]
+        filename = slots.files[pos]
+        code = ann.codes[pos - ann.code_slot]
+        lineno = ann.line
+        # ruff hides findings on noqa lines, so there absence proves nothing
+        if (ignore_noqa or lineno not in scans[filename].noqa_lines) and _selected(
+            code, selectors, selected_cache
+        ):
+            stale.append(
+                {
+                    "file": rel(filename),
+                    "line": lineno,
+                    "code": code,
+                    "id": ann.id,
+                    "tag": ann.tag,
+                    "text": ann.text,
+                }
+            )
+        pos = marks.find(0, pos + 1)
     stale.sort(key=itemgetter("file", "line", "code"))
 
     total = len(findings)

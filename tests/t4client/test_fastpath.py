@@ -127,7 +127,7 @@ def test_reading_covers_every_file_once(tree: Path, monkeypatch) -> None:
         return real_read(path, buf)
 
     monkeypatch.setattr(scanning, "read_file", counting_read)
-    scans, duplicate_ids, facts = scanning.scan_files(files, lambda f: f)
+    scans, duplicate_ids, facts, slots = scanning.scan_files(files, lambda f: f)
     assert sorted(opened) == unique
     assert list(scans) == unique
     assert duplicate_ids == {}
@@ -136,6 +136,10 @@ def test_reading_covers_every_file_once(tree: Path, monkeypatch) -> None:
         ann for scan in scans.values() for anns in scan.annotations.values() for ann in anns
     ]
     assert sorted(facts) == sorted(id(ann) for ann in annotated)
+    # every code of every annotation has its slot, numbered in reading order
+    assert len(slots) == sum(len(ann.codes) for ann in annotated)
+    assert [ann.code_slot for ann in annotated] == sorted(ann.code_slot for ann in annotated)
+    assert all(slots.anns[ann.code_slot] is ann for ann in annotated if ann.codes)
 
 
 # --- the regular-expression reader of ruff's JSON Lines -------------------------------------

@@ -276,6 +276,30 @@ def test_stale_annotations(repo: Path, cli) -> None:
     ]
 
 
+def test_stale_is_judged_per_annotation_and_code(repo: Path, cli) -> None:
+    write(
+        repo,
+        "a.py",
+        "import os" + ann("T4-multi", "F401,F821") + "\n"  # F821 not reported: stale
+        "import re" + ann("T4-one", "F401") + ann("T4-two", "F401") + "\n"  # both covered
+        "print(1)" + ann("T4-three", "F401") + ann("T4-four", "F401") + "\n"  # both stale
+        "import json" + ann("T4-twice", "F401,F401") + "\n"  # listed twice, reported
+        "print(2)" + ann("T4-again", "F821,F821") + "\n",  # listed twice, not reported
+    )
+    _, report = check(cli)
+    stale = [(s["line"], s["code"], s["id"]) for s in report["stale_annotations"]]
+    assert stale == [
+        (1, "F821", "T4-multi"),
+        (3, "F401", "T4-three"),
+        (3, "F401", "T4-four"),
+        (5, "F821", "T4-again"),
+        (5, "F821", "T4-again"),
+    ]
+    assert report["summary"]["stale_annotations"] == 5
+    assert report["summary"]["annotated"] == 3
+    assert_adds_up(report)
+
+
 def test_reads_each_file_once(repo: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(3):
         write(repo, f"m{i}.py", "import os" + ann(f"T4-{i}") + "\nimport re\nprint(1)\n")
