@@ -387,17 +387,21 @@ def parse_concise(
     return found if found is not None else _match_strict(text, prefix, known, paths)
 
 
-_CODE_SHAPES: dict[str, bool] = {"invalid-syntax:": True}
+# Each code as printed that has the expected shape, mapped to the code a finding carries:
+# one shared string per code for the whole run (a run's 5,000 findings share a dozen codes, so
+# they need not each keep a copy, and comparing them is comparing pointers).
+_CODES: dict[str, str] = {"invalid-syntax:": "invalid-syntax"}
 
 
 def _code_shape(code: str) -> bool:
-    """Whether ``code`` is ``[A-Z]+[0-9]+`` (or ruff's ``invalid-syntax:``)."""
-    ok = _CODE_SHAPES.get(code)
-    if ok is None:
-        letters = code.rstrip("0123456789")
-        ok = _CODE_SHAPES[code] = (
-            letters != code and letters.isascii() and letters.isalpha() and letters.isupper()
-        )
+    """Whether ``code`` is ``[A-Z]+[0-9]+`` (or ruff's ``invalid-syntax:``); if so, it is
+    in :data:`_CODES` afterwards."""
+    if code in _CODES:
+        return True
+    letters = code.rstrip("0123456789")
+    ok = letters != code and letters.isascii() and letters.isalpha() and letters.isupper()
+    if ok:
+        _CODES[code] = code
     return ok
 
 
@@ -444,8 +448,6 @@ def _split_plain(
     for code in set(codes):
         if not _code_shape(code):
             return None
-    if "invalid-syntax:" in codes:
-        codes = tuple("invalid-syntax" if c == "invalid-syntax:" else c for c in codes)
     for rel in dict.fromkeys(rels):  # ruff prints a file's findings together
         if not rel or _listed_path(rel, prefix, known, paths) is None:
             return None
@@ -463,7 +465,7 @@ def _split_plain(
                 map(paths.__getitem__, rels),
                 map(row_of.__getitem__, rows),
                 map(column_of.__getitem__, columns),
-                codes,
+                map(_CODES.__getitem__, codes),
                 messages,
                 repeat(None),
                 strict=False,
