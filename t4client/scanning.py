@@ -198,6 +198,7 @@ class CodeSlots:
             self.files += [path] * n
 
     def number_scan(self, path: str, scan: FileScan) -> None:
+        """Number every annotation of ``scan`` (a file the filing read late)."""
         for anns in scan.annotations.values():
             for ann in anns:
                 self.number(path, ann)

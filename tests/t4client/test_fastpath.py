@@ -532,3 +532,18 @@ def test_a_backslash_ending_a_t4_comment_continues_nothing(repo: Path) -> None:
     assert list(scan.annotations) == [1, 2]
     assert scan.data is None  # every row is its own noqa row ...
     assert noqa_rows(text.encode(), 2) == {}  # ... as the tokenizer agrees
+
+
+def test_a_file_ruff_lints_but_did_not_list_gets_its_slots(repo: Path) -> None:
+    # The JSON Lines fallback may name a file discovery did not list: the filing reads it
+    # then, and numbers its annotations so that the stale check sees them too.
+    from t4client.buckets import Buckets
+
+    path = write(repo, "late.py", "import os" + ann("T4-l1") + "\nprint(1)" + ann("T4-l2") + "\n")
+    slots = scanning.CodeSlots()
+    buckets = Buckets({}, {}, {}, slots, lambda f: Path(f).name, [], [])
+    finding = ruffrun.Finding(str(path), 1, 8, "F401", "`os` imported but unused", 1)
+    buckets.add([finding])
+    assert [ann.id for ann in slots.anns] == ["T4-l1", "T4-l2"]
+    assert list(buckets.marks) == [1, 0]  # line 2's F401 was not reported: stale
+    assert [entry["id"] for entry in buckets.annotated] == ["T4-l1"]
