@@ -17,8 +17,8 @@ Figures on the shared 2-vCPU sandbox (no cache): 1.80x before the regex reader, 
 filing, argparse-free start and GC-free run; 1.53-1.65x with JSON Lines; 1.31-1.53x with the
 concise output and the once-per-annotation report; 1.41-1.45x with the leaner file reading
 (fifth session); 1.34-1.45x in the sixth (--repeat 25, a busier machine); 1.27-1.36x in the
-seventh, 1.33-1.44x with --without-rust-backtrace. See docs/t4client.md ("Benchmark") for
-where the remaining time goes, part by part.
+seventh, 1.33-1.44x with --without-rust-backtrace; 1.27-1.35x and 1.32-1.40x in the eighth.
+See docs/t4client.md ("Benchmark") for where the remaining time goes, part by part.
 
     .venv/bin/python bench/validator.py [--files 2000] [--lines 100] [--repeat 5]
                                         [--without-rust-backtrace]
