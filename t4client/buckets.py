@@ -101,8 +101,7 @@ class Buckets:
                 if scan is None:  # ruff linted a file discovery did not list: read it once
                     scan = scans[file] = scan_file(file)
                     self.slots.number_scan(file, scan)
-                    marks = self.marks
-                    marks += bytes(len(self.slots) - len(marks))
+                    marks.extend(bytes(len(self.slots) - len(marks)))  # self.marks, in place
                 path = self.rel(file)
                 by_line = scan.annotations
                 last_annotated = max(by_line) if by_line else 0

@@ -389,7 +389,7 @@ def parse_concise(
 
 # Each code as printed that has the expected shape, mapped to the code a finding carries:
 # one shared string per code for the whole run (a run's 5,000 findings share a dozen codes, so
-# they need not each keep a copy, and comparing them is comparing pointers).
+# they need not each keep a copy, and each code's hash is computed once).
 _CODES: dict[str, str] = {"invalid-syntax:": "invalid-syntax"}
 
 
@@ -487,8 +487,7 @@ def _match_strict(
         path = _listed_path(rel, prefix, known, paths)
         if path is None:
             raise NeedsJSON(f"the concise output names a file ruff did not list: {rel!r}")
-        if code == "invalid-syntax:":
-            code = "invalid-syntax"
+        code = _CODES.setdefault(code, code)  # the pattern admits only well-shaped codes
         append(new(Finding, (path, int(row), int(column), code, message, None)))
     return findings
 

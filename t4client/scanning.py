@@ -190,7 +190,7 @@ class CodeSlots:
         anns = self.anns
         ann.code_slot = len(anns)
         n = len(ann.codes)
-        if n == 1:
+        if n == 1:  # nearly all: two appends, not two one-item lists (-2.3 M instructions)
             anns.append(ann)
             self.files.append(path)
         elif n:
